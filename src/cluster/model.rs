@@ -1,0 +1,116 @@
+//! The slim cluster model: just the fields of Namespaces, Services, EndpointSlices and Pods that
+//! DNS answers need.
+//!
+//! Sources (a dump file now, the API watch later) convert the full API objects into these records
+//! and drop everything else: at 10k Services / 100k endpoints every extra field costs memory
+//! (CoreDNS's `object/` package learned the same). Nothing here knows about DNS wire format.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Object labels, sorted so that equal label sets compare equal.
+pub type Labels = BTreeMap<String, String>;
+
+/// A Namespace: its name and labels (for `namespace_labels`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Namespace {
+    pub name: String,
+    pub labels: Labels,
+}
+
+/// How a Service is reached, as DNS sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServiceKind {
+    /// A virtual IP per family (`spec.clusterIPs`, IPv4 and/or IPv6). NodePort and LoadBalancer
+    /// Services are this kind too.
+    ClusterIp(Vec<IpAddr>),
+    /// `clusterIP: None`: DNS answers with the ready endpoints' addresses.
+    Headless,
+    /// `type: ExternalName`: a CNAME to this name (as written in the object, no trailing dot
+    /// required).
+    ExternalName(String),
+}
+
+/// A port of a Service or an EndpointSlice. `name` is empty for an unnamed port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub name: String,
+    /// `TCP`, `UDP` or `SCTP` as written in the object (compared case-insensitively).
+    pub protocol: String,
+    pub port: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub namespace: String,
+    pub name: String,
+    pub kind: ServiceKind,
+    pub ports: Vec<Port>,
+    /// `spec.publishNotReadyAddresses`: unready endpoints count as ready.
+    pub publish_not_ready: bool,
+    pub labels: Labels,
+}
+
+/// The address family of an EndpointSlice (`addressType`). FQDN slices are kept but serve nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressType {
+    IPv4,
+    IPv6,
+    Fqdn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub addresses: Vec<IpAddr>,
+    pub hostname: Option<String>,
+    /// `conditions.ready`; an unset condition is ready.
+    pub ready: bool,
+    /// `targetRef.name` when `targetRef.kind` is `Pod`.
+    pub target_pod: Option<String>,
+    pub zone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointSlice {
+    pub namespace: String,
+    pub name: String,
+    /// The `kubernetes.io/service-name` label: the Service this slice belongs to. A slice without
+    /// it belongs to no Service.
+    pub service: Option<String>,
+    pub address_type: AddressType,
+    pub endpoints: Vec<Endpoint>,
+    pub ports: Vec<Port>,
+}
+
+/// `status.phase` of a Pod, reduced to what `pods verified` needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pod {
+    pub namespace: String,
+    pub name: String,
+    /// `status.podIPs` (the first is `status.podIP`, the primary).
+    pub ips: Vec<IpAddr>,
+    pub phase: PodPhase,
+    /// `metadata.deletionTimestamp` is set: the pod is terminating.
+    pub deleting: bool,
+}
+
+/// A namespace-scoped object key: (namespace, name).
+pub type ObjectKey = (String, String);
+
+/// The whole cluster as sources see it. Sources mutate it; the index is built from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterState {
+    pub namespaces: BTreeMap<String, Namespace>,
+    pub services: BTreeMap<ObjectKey, Service>,
+    pub endpoint_slices: BTreeMap<ObjectKey, EndpointSlice>,
+    pub pods: BTreeMap<ObjectKey, Pod>,
+}

@@ -1,0 +1,1 @@
+//! Pure DNS wire helpers on hickory-proto: no sockets, no runtime.

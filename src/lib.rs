@@ -1,0 +1,12 @@
+//! Cairn: a cluster DNS server for Kubernetes.
+//!
+//! Data flows one way: a source (`source`) fills the cluster state (`cluster::model`), an
+//! immutable index is built from it and swapped in atomically (`cluster::index`), and listeners
+//! (`server`) answer queries from the current index using the wire helpers in `dns`.
+//! Configuration is a CoreDNS Corefile (`config`).
+
+pub mod cluster;
+pub mod config;
+pub mod dns;
+pub mod server;
+pub mod source;

@@ -1,0 +1,1 @@
+//! Listeners and the query handler chain.
