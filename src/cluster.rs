@@ -1,4 +1,8 @@
-//! The cluster: the slim model of API objects, the state sources fill, and the immutable answer
-//! index built from it.
+//! The cluster: the slim model of API objects, the immutable answer index built from it, and
+//! answering queries from that index.
 
+pub mod answer;
+pub mod index;
 pub mod model;
+pub mod names;
+pub mod publish;

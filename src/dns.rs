@@ -1,1 +1,6 @@
-//! Pure DNS wire helpers on hickory-proto: no sockets, no runtime.
+//! Pure DNS wire helpers on hickory-proto: no sockets, no runtime, so they can be fuzzed and
+//! tested alone. `request` classifies and parses an incoming packet; `response` encodes an answer
+//! for a given size limit.
+
+pub mod request;
+pub mod response;

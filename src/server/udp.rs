@@ -1,0 +1,69 @@
+//! UDP listening: one SO_REUSEPORT socket per core, each served by its own thread with blocking
+//! receive/send (the kernel spreads clients across sockets; no runtime, no locks).
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::answer_cache::AnswerCache;
+use super::handler::{Handler, Transport};
+
+/// Binds a UDP socket with SO_REUSEPORT so several can share `addr`.
+pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    socket.set_recv_buffer_size(4 << 20).ok();
+    socket.set_send_buffer_size(4 << 20).ok();
+    socket.bind(&addr.into())?;
+    // Wake up now and then to notice a stop request.
+    socket.set_read_timeout(Some(Duration::from_millis(250)))?;
+    Ok(socket.into())
+}
+
+/// Serves `socket` on a new thread until `stop` is set.
+pub fn spawn(
+    socket: UdpSocket,
+    handler: Arc<Handler>,
+    generation: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<()> {
+    let name = format!("cairn-udp-{}", socket.local_addr()?);
+    std::thread::Builder::new().name(name).spawn(move || {
+        let mut packet = vec![0u8; 65535];
+        let mut out = Vec::with_capacity(4096);
+        let mut cache = AnswerCache::default();
+        while !stop.load(Ordering::Relaxed) {
+            let (len, peer) = match socket.recv_from(&mut packet) {
+                Ok(received) => received,
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "UDP receive failed");
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            let generation = generation.load(Ordering::Acquire);
+            if cache.respond(&handler, generation, &packet[..len], Transport::Udp, &mut out) {
+                if let Err(err) = socket.send_to(&out, peer) {
+                    tracing::debug!(%err, %peer, "UDP send failed");
+                }
+            }
+        }
+    })?;
+    Ok(())
+}
