@@ -92,6 +92,7 @@ fn hdls1_srv_extra(ttl: u32, first: &str) -> Vec<String> {
 // ------------------------------------------------------------------------------------------------
 // Default options: `kubernetes cluster.local in-addr.arpa ip6.arpa` (pods disabled, ttl 5).
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn default_table() -> Table {
     let mut t = Table::new("default", &corefile(&[]), 5, ZONES);
 
@@ -379,6 +380,7 @@ fn default_table() -> Table {
 
 // ------------------------------------------------------------------------------------------------
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn pods_insecure_table() -> Table {
     let mut t = Table::new("pods insecure", &corefile(&["pods insecure"]), 5, ZONES);
     t.ok("172-0-0-1.testns.pod.cluster.local.", A, &["172-0-0-1.testns.pod.cluster.local. 5 IN A 172.0.0.1"])
@@ -401,6 +403,7 @@ fn pods_insecure_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn pods_verified_table() -> Table {
     let mut t = Table::new("pods verified", &corefile(&["pods verified"]), 5, ZONES);
     t.ok("10-244-0-5.testns.pod.cluster.local.", A, &["10-244-0-5.testns.pod.cluster.local. 5 IN A 10.244.0.5"])
@@ -420,6 +423,7 @@ fn pods_verified_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn namespaces_table() -> Table {
     let mut t = Table::new(
         "namespaces filter",
@@ -444,6 +448,7 @@ fn namespaces_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn labels_table() -> Table {
     let mut t = Table::new("labels filter", &corefile(&["labels env=prod"]), 5, ZONES);
     t.ok("svc1.testns.svc.cluster.local.", A, &["svc1.testns.svc.cluster.local. 5 IN A 10.0.0.1"]);
@@ -467,6 +472,7 @@ fn labels_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn ignore_empty_table() -> Table {
     let mut t = Table::new(
         "ignore empty_service",
@@ -489,6 +495,7 @@ fn ignore_empty_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn noendpoints_table() -> Table {
     let mut t = Table::new("noendpoints", &corefile(&["noendpoints"]), 5, ZONES);
     t.nx("hdls1.testns.svc.cluster.local.", A).why("C.14 headless NXDOMAIN");
@@ -505,6 +512,7 @@ fn noendpoints_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn endpoint_pod_names_table() -> Table {
     let mut t = Table::new(
         "endpoint_pod_names",
@@ -538,6 +546,7 @@ fn endpoint_pod_names_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn ttl_table() -> Table {
     let mut t = Table::new("ttl 3600", &corefile(&["ttl 3600"]), 3600, ZONES);
     t.ok("svc1.testns.svc.cluster.local.", A, &["svc1.testns.svc.cluster.local. 3600 IN A 10.0.0.1"])
@@ -559,6 +568,7 @@ fn ttl_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn ttl_zero_table() -> Table {
     let mut t = Table::new("ttl 0", &corefile(&["ttl 0"]), 0, ZONES);
     t.ok("svc1.testns.svc.cluster.local.", A, &["svc1.testns.svc.cluster.local. 0 IN A 10.0.0.1"])
@@ -567,6 +577,7 @@ fn ttl_zero_table() -> Table {
     t
 }
 
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn cidr_table() -> Table {
     let zones = &["cluster.local.", "0.0.10.in-addr.arpa."];
     let mut t = Table::new(
@@ -590,6 +601,7 @@ fn cidr_table() -> Table {
 
 /// The server's own address is an endpoint of kube-dns (127.0.0.53 in the fixture): the NS
 /// target is that Service (checklist C.3).
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
 fn ns_self_table() -> Table {
     let mut t = Table::new(
         "NS is the kube-dns Service",
@@ -689,7 +701,13 @@ fn tables_are_well_formed() {
         let mut seen = std::collections::BTreeSet::new();
         for c in &t.cases {
             let key = (c.qname.clone(), c.qtype);
-            assert!(seen.insert(key), "[{}] duplicate case {} {}", t.name, c.qname, c.qtype);
+            assert!(
+                seen.insert(key),
+                "[{}] duplicate case {} {}",
+                t.name,
+                c.qname,
+                c.qtype
+            );
             assert!(!c.expected.is_empty());
         }
         eprintln!("table {:<28} {:>4} cases", t.name, t.cases.len());

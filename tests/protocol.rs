@@ -114,7 +114,10 @@ fn large_answer_over_udp_without_edns_is_truncated() {
     let (id, qr, _, _, tc) = raw_header(&bytes);
     assert_eq!(id, q.metadata.id);
     assert!(qr);
-    assert!(tc, "answer of {BIG_COUNT} A records must be truncated at 512 bytes");
+    assert!(
+        tc,
+        "answer of {BIG_COUNT} A records must be truncated at 512 bytes"
+    );
     if let Ok(r) = Message::from_vec(&bytes) {
         assert!(r.answers.len() < BIG_COUNT);
     }
@@ -338,7 +341,10 @@ fn malformed_packets() -> Vec<(&'static str, Vec<u8>)> {
 fn check_formerr_or_silence(what: &str, packet: &[u8], answer: Option<Vec<u8>>) {
     let Some(bytes) = answer else { return };
     if what.starts_with("response packet") {
-        panic!("{what}: the server answered a response ({} bytes)", bytes.len());
+        panic!(
+            "{what}: the server answered a response ({} bytes)",
+            bytes.len()
+        );
     }
     let (id, qr, _, rc, _) = raw_header(&bytes);
     assert!(qr, "{what}: answer without QR");
@@ -396,12 +402,36 @@ fn tcp_connection_closed_mid_frame_does_not_hurt() {
 fn tcp_pipelined_queries_all_answered() {
     let s = server();
     let names = [
-        ("svc1.testns.svc.cluster.local.", RecordType::A, ResponseCode::NoError),
-        ("dual.testns.svc.cluster.local.", RecordType::AAAA, ResponseCode::NoError),
-        ("nosvc.testns.svc.cluster.local.", RecordType::A, ResponseCode::NXDomain),
-        ("hdls1.testns.svc.cluster.local.", RecordType::A, ResponseCode::NoError),
-        ("_http._tcp.svc1.testns.svc.cluster.local.", RecordType::SRV, ResponseCode::NoError),
-        ("dns-version.cluster.local.", RecordType::TXT, ResponseCode::NoError),
+        (
+            "svc1.testns.svc.cluster.local.",
+            RecordType::A,
+            ResponseCode::NoError,
+        ),
+        (
+            "dual.testns.svc.cluster.local.",
+            RecordType::AAAA,
+            ResponseCode::NoError,
+        ),
+        (
+            "nosvc.testns.svc.cluster.local.",
+            RecordType::A,
+            ResponseCode::NXDomain,
+        ),
+        (
+            "hdls1.testns.svc.cluster.local.",
+            RecordType::A,
+            ResponseCode::NoError,
+        ),
+        (
+            "_http._tcp.svc1.testns.svc.cluster.local.",
+            RecordType::SRV,
+            ResponseCode::NoError,
+        ),
+        (
+            "dns-version.cluster.local.",
+            RecordType::TXT,
+            ResponseCode::NoError,
+        ),
         (BIG, RecordType::A, ResponseCode::NoError),
         ("example.org.", RecordType::A, ResponseCode::Refused),
     ];
@@ -475,7 +505,8 @@ fn tcp_connection_serves_sequential_queries() {
         assert_eq!(r.answers.len(), 1, "{name}");
     }
     // The connection is still open and idle: the server must not have closed it yet.
-    c.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let mut buf = [0u8; 1];
     match c.read(&mut buf) {
         Ok(0) => panic!("server closed an idle connection after 3 queries immediately"),

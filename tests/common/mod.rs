@@ -115,7 +115,12 @@ pub fn udp_exchange(
             buf.truncate(n);
             Ok(Some(buf))
         }
-        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
             Ok(None)
         }
         Err(e) => Err(e),

@@ -216,7 +216,10 @@ pub fn check(addr: std::net::SocketAddr, t: Transport, case: &Case) -> Result<()
     let r = exchange(addr, t, &q)?;
     let mut problems = Vec::new();
     if r.metadata.id != q.metadata.id {
-        problems.push(format!("id {} != query id {}", r.metadata.id, q.metadata.id));
+        problems.push(format!(
+            "id {} != query id {}",
+            r.metadata.id, q.metadata.id
+        ));
     }
     if r.metadata.message_type != MessageType::Response {
         problems.push("QR not set".to_string());
@@ -269,7 +272,11 @@ pub fn check(addr: std::net::SocketAddr, t: Transport, case: &Case) -> Result<()
             s.push_str(&format!(
                 "  expected {:?}{}\n    answer:\n{}\n    authority:\n{}\n    additional:\n{}\n",
                 e.rcode,
-                if case.ordered { " (answer in order)" } else { "" },
+                if case.ordered {
+                    " (answer in order)"
+                } else {
+                    ""
+                },
                 show(&e.answer),
                 show(&sorted(e.authority.clone())),
                 show(&sorted(e.additional.clone())),
