@@ -4,7 +4,9 @@
 //! unquoted `{}` is an empty block); `#` starts a comment to the end of the line outside quotes;
 //! `"..."` is one token that may hold spaces and newlines, with `\"` and `\\` escapes (any other
 //! backslash is kept). `{$NAME}` and `{%NAME%}` are replaced from the environment in every word
-//! (an unset variable becomes empty, as in CoreDNS). It knows nothing about directives.
+//! (an unset variable becomes empty, as in CoreDNS; an unquoted word left empty is dropped, so
+//! `forward . {$UPSTREAM}` with `UPSTREAM` unset has no argument). It knows nothing about
+//! directives.
 
 use std::path::Path;
 
@@ -95,7 +97,10 @@ pub fn lex(
                     tokens.push(brace(Kind::Open, "{"));
                     tokens.push(brace(Kind::Close, "}"));
                 }
-                _ => tokens.push(word(&val, line, line, env)),
+                // An unquoted word that was only unset variables disappears.
+                _ => {
+                    tokens.extend(Some(word(&val, line, line, env)).filter(|t| !t.text.is_empty()))
+                }
             }
         }
     }

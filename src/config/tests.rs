@@ -154,6 +154,8 @@ fn errors_name_file_line_and_expectation() {
         (".:53 {\n}\n\n.:53 {\n}", "Corefile:4: zone `.` on port 53 is already served by the server block on line 1"),
         ("a.org b.org {\n}\nB.ORG. {\n}", "Corefile:3: zone `b.org.` on port 53 is already served by the server block on line 1"),
         (".:53 {\n bind 10.0.0.1\n}\n.:53 {\n bind 10.0.0.2 10.0.0.1\n}", "Corefile:4: zone `.` on port 53 is already served by the server block on line 1"),
+        ("(common) {\n  errors\n}", "Corefile:1: snippet `(common)` is not supported yet"),
+        ("{$UNSET} {\n}", "Corefile:1: unexpected `{`: expected zone keys (such as `.:53`) before it"),
         // bind.
         (".:53 {\n  bind eth0\n}", "Corefile:2: bind: `eth0` is not an IP address; interface names are not supported yet; give an IP address"),
         (".:53 {\n  bind\n}", "Corefile:2: `bind` takes at least one IP address (`bind ADDR...`), got none"),

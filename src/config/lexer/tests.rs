@@ -57,6 +57,8 @@ fn tokens_and_lines() {
         ("{$ZONE}:53", vec![w("cluster.local:53", 1)]),
         ("x.{%ZONE%}", vec![w("x.cluster.local", 1)]),
         ("a{$UNSET}b", vec![w("ab", 1)]),
+        ("a {$UNSET} b", vec![w("a", 1), w("b", 1)]),
+        ("a \"{$UNSET}\" b", vec![w("a", 1), w("", 1), w("b", 1)]),
         ("\"{$SPACED}\"", vec![w("a b", 1)]),
         ("{$UNCLOSED", vec![w("{$UNCLOSED", 1)]),
         (
