@@ -75,13 +75,13 @@ impl fmt::Display for ObjectRef {
 pub enum ConvertError {
     #[error("{object}: {field} is missing; expected {expected}")]
     Missing {
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         field: String,
         expected: &'static str,
     },
     #[error("{object}: {field}: expected {expected}, found {found:?}")]
     Invalid {
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         field: String,
         expected: &'static str,
         found: String,
@@ -106,7 +106,7 @@ impl ConvertError {
 
 fn missing(object: &ObjectRef, field: impl Into<String>, expected: &'static str) -> ConvertError {
     ConvertError::Missing {
-        object: object.clone(),
+        object: Box::new(object.clone()),
         field: field.into(),
         expected,
     }
@@ -119,7 +119,7 @@ fn invalid(
     found: impl Into<String>,
 ) -> ConvertError {
     ConvertError::Invalid {
-        object: object.clone(),
+        object: Box::new(object.clone()),
         field: field.into(),
         expected,
         found: found.into(),
