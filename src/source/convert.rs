@@ -62,6 +62,10 @@ impl fmt::Display for ObjectRef {
         } else {
             &self.kind
         };
+        if self.name.is_none() && self.namespace.is_none() && kind.ends_with("List") {
+            // Lists have no name; `List <no name>` would suggest one is missing.
+            return f.write_str(kind);
+        }
         let name = self.name.as_deref().unwrap_or("<no name>");
         match &self.namespace {
             Some(ns) => write!(f, "{kind} {ns}/{name}"),
