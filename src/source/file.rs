@@ -132,9 +132,10 @@ pub fn parse_dump(text: &str, origin: &str) -> Result<LoadedDump, DumpError> {
         dump: LoadedDump::default(),
         saw_namespace: false,
     };
-    let body = text.trim_start_matches('\u{feff}').trim_start();
-    if body.starts_with('[') || body.starts_with('{') {
-        let stream = serde_json::Deserializer::from_str(body).into_iter::<Strict>();
+    // Parse the whole text (not a trimmed slice) so that error line numbers match the file.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_start().starts_with(['[', '{']) {
+        let stream = serde_json::Deserializer::from_str(text).into_iter::<Strict>();
         for (i, doc) in stream.enumerate() {
             let Strict(doc) = doc.map_err(|source| DumpError::Json {
                 origin: origin.to_owned(),

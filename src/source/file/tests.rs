@@ -397,8 +397,8 @@ fn malformed_inputs_name_position_object_and_field() {
             vec!["t.yaml: document 2: invalid YAML: did not find expected key at line 10 column 2"],
         ),
         (
-            "{\"apiVersion\": \"v1\",\n \"kind\": \"List\",\n \"items\": [,]}".to_owned(),
-            vec!["t.yaml: invalid JSON", "line 3"],
+            "\n\n{\"apiVersion\": \"v1\",\n \"kind\": \"List\",\n \"items\": [,]}".to_owned(),
+            vec!["t.yaml: invalid JSON: expected value at line 5 column 12"],
         ),
         (
             "[{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"a\", \"namespace\": \"b\"}, \"spec\": {\"clusterIPs\": [\"10.0.0.1\", \"::g\"]}}]".to_owned(),
