@@ -38,8 +38,11 @@ use serde_json::{Map, Value};
 use crate::cluster::model::{ClusterState, Namespace};
 use crate::source::convert::{self, ConvertError, ObjectRef};
 
+mod strict;
 #[cfg(test)]
 mod tests;
+
+use strict::Strict;
 
 /// A dump read into cluster state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -129,11 +132,12 @@ pub fn parse_dump(text: &str, origin: &str) -> Result<LoadedDump, DumpError> {
         dump: LoadedDump::default(),
         saw_namespace: false,
     };
-    let body = text.trim_start_matches('\u{feff}').trim_start();
-    if body.starts_with('[') || body.starts_with('{') {
-        let stream = serde_json::Deserializer::from_str(body).into_iter::<Value>();
+    // Parse the whole text (not a trimmed slice) so that error line numbers match the file.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_start().starts_with(['[', '{']) {
+        let stream = serde_json::Deserializer::from_str(text).into_iter::<Strict>();
         for (i, doc) in stream.enumerate() {
-            let doc = doc.map_err(|source| DumpError::Json {
+            let Strict(doc) = doc.map_err(|source| DumpError::Json {
                 origin: origin.to_owned(),
                 source,
             })?;
@@ -141,7 +145,7 @@ pub fn parse_dump(text: &str, origin: &str) -> Result<LoadedDump, DumpError> {
         }
     } else {
         for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-            let doc = Value::deserialize(doc).map_err(|source| DumpError::Yaml {
+            let Strict(doc) = Strict::deserialize(doc).map_err(|source| DumpError::Yaml {
                 origin: origin.to_owned(),
                 document: i + 1,
                 source,

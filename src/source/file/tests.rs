@@ -397,8 +397,8 @@ fn malformed_inputs_name_position_object_and_field() {
             vec!["t.yaml: document 2: invalid YAML: did not find expected key at line 10 column 2"],
         ),
         (
-            "{\"apiVersion\": \"v1\",\n \"kind\": \"List\",\n \"items\": [,]}".to_owned(),
-            vec!["t.yaml: invalid JSON", "line 3"],
+            "\n\n{\"apiVersion\": \"v1\",\n \"kind\": \"List\",\n \"items\": [,]}".to_owned(),
+            vec!["t.yaml: invalid JSON: expected value at line 5 column 12"],
         ),
         (
             "[{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"a\", \"namespace\": \"b\"}, \"spec\": {\"clusterIPs\": [\"10.0.0.1\", \"::g\"]}}]".to_owned(),
@@ -458,4 +458,45 @@ fn load_dump_reads_files_and_names_the_path() {
     let missing = dir.path().join("nope.yaml");
     let err = load_dump(&missing).expect_err("missing file").to_string();
     assert!(err.contains(&missing.display().to_string()), "{err}");
+}
+
+/// `examples/cluster.yaml` as the real kubectl client re-prints it offline, regenerated with
+/// `kubectl label --local -f examples/cluster.yaml cairn-check- -o json`: a stream of
+/// concatenated JSON objects. kubectl reading the example at all checks it is well-formed; the
+/// loader must read kubectl's output to the same state. (Its `-o yaml` prints the objects with
+/// no `---` between them, which is not a YAML stream: see `duplicate_keys_are_errors`.)
+#[test]
+fn kubectl_reprinted_example_loads_to_the_same_state() {
+    let want = example();
+    let fixtures = [(
+        "cluster-kubectl.json",
+        include_str!("../../../tests/fixtures/cluster-kubectl.json"),
+    )];
+    for (origin, text) in fixtures {
+        let got = parse_dump(text, origin).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, want, "{origin}");
+    }
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let pasted = format!("{GOOD_SERVICE}{GOOD_SERVICE}");
+    let err = parse_dump(&pasted, "t.yaml")
+        .expect_err("must fail")
+        .to_string();
+    assert!(
+        err.starts_with("t.yaml: document 1: invalid YAML: duplicate key `apiVersion`"),
+        "{err}"
+    );
+    assert!(err.contains("line 5"), "{err}");
+
+    let json = "{\"apiVersion\": \"v1\",\n \"kind\": \"List\",\n \"kind\": \"List\"}";
+    let err = parse_dump(json, "t.json")
+        .expect_err("must fail")
+        .to_string();
+    assert!(
+        err.starts_with("t.json: invalid JSON: duplicate key `kind`"),
+        "{err}"
+    );
+    assert!(err.contains("line 3"), "{err}");
 }
