@@ -62,13 +62,19 @@ impl Drop for RunningServer {
 pub fn serial_now() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| u32::try_from(d.as_secs() % u64::from(u32::MAX)).unwrap_or(1))
+        .map_or(1, |d| {
+            u32::try_from(d.as_secs() % u64::from(u32::MAX)).unwrap_or(1)
+        })
 }
 
 /// The addresses the server answers on, for the apex NS glue and `ns.dns.<zone>`: the bound
 /// addresses, or every interface address when bound to the wildcard.
 fn own_ips(bind: &[IpAddr]) -> Vec<IpAddr> {
-    let specific: Vec<IpAddr> = bind.iter().copied().filter(|ip| !ip.is_unspecified()).collect();
+    let specific: Vec<IpAddr> = bind
+        .iter()
+        .copied()
+        .filter(|ip| !ip.is_unspecified())
+        .collect();
     if !specific.is_empty() {
         return specific;
     }
@@ -94,7 +100,10 @@ pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, Serve
             .kubernetes
             .map(|k| publisher.add(k, own_ips(&block.bind), &state, serial, true));
         let binds = if block.bind.is_empty() {
-            vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V6(Ipv6Addr::UNSPECIFIED)]
+            vec![
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            ]
         } else {
             block.bind.clone()
         };
@@ -133,11 +142,17 @@ pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, Serve
                 tracing::warn!(addr = %requested, %source, "IPv6 wildcard unavailable; serving IPv4 only");
                 continue;
             }
-            Err(source) => return Err(ServerError::Bind { addr: requested, source }),
+            Err(source) => {
+                return Err(ServerError::Bind {
+                    addr: requested,
+                    source,
+                })
+            }
         };
-        let addr = first
-            .local_addr()
-            .map_err(|source| ServerError::Bind { addr: requested, source })?;
+        let addr = first.local_addr().map_err(|source| ServerError::Bind {
+            addr: requested,
+            source,
+        })?;
         let bind_err = |source| ServerError::Bind { addr, source };
         let tcp = tcp::bind(addr).map_err(bind_err)?;
         let handler = Arc::new(Handler::new(blocks));
@@ -146,8 +161,13 @@ pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, Serve
             sockets.push(udp::bind(addr).map_err(bind_err)?);
         }
         for socket in sockets {
-            udp::spawn(socket, handler.clone(), publisher.generation(), stop.clone())
-                .map_err(bind_err)?;
+            udp::spawn(
+                socket,
+                handler.clone(),
+                publisher.generation(),
+                stop.clone(),
+            )
+            .map_err(bind_err)?;
         }
         tcp_listeners.push((tcp, handler));
         tracing::info!(%addr, "listening on UDP and TCP");
