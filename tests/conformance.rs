@@ -716,3 +716,39 @@ fn tables_are_well_formed() {
     eprintln!("total {total} cases");
     assert!(total >= 100, "only {total} cases");
 }
+
+/// Negative control: the harness reports a wrong address, a wrong owner spelling, a wrong TTL
+/// and a wrong rcode as mismatches (so a passing table means the server matched).
+#[test]
+fn harness_rejects_wrong_expectations() {
+    let mut t = Table::new("negative control", &corefile(&[]), 5, ZONES);
+    t.ok(
+        "svc1.testns.svc.cluster.local.",
+        A,
+        &["svc1.testns.svc.cluster.local. 5 IN A 10.0.0.2"],
+    );
+    t.ok(
+        "SVC1.testns.svc.cluster.local.",
+        A,
+        &["svc1.testns.svc.cluster.local. 5 IN A 10.0.0.1"],
+    );
+    t.ok(
+        "svc1.testns.svc.cluster.local.",
+        A,
+        &["svc1.testns.svc.cluster.local. 6 IN A 10.0.0.1"],
+    );
+    t.nx("svc1.testns.svc.cluster.local.", A);
+    t.nodata("nosvc.testns.svc.cluster.local.", A);
+    let server = common::start(&t.corefile);
+    for case in &t.cases {
+        for tr in common::TRANSPORTS {
+            assert!(
+                common::table::check(server.addr, tr, case).is_err(),
+                "{} {} over {tr:?} should not match {:?}",
+                case.qname,
+                case.qtype,
+                case.expected
+            );
+        }
+    }
+}
