@@ -9,7 +9,6 @@ pub mod handler;
 pub mod tcp;
 pub mod udp;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -110,13 +109,19 @@ fn bind_listener(
     Err(last_error.unwrap_or_else(|| std::io::Error::other("no attempt to bind was made")))
 }
 
-/// Binds every listener of `config` and starts answering from `state`.
-pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, ServerError> {
+/// A server whose indexes exist but whose sockets are not bound yet: a source can publish into
+/// it (through [`Prepared::publisher`]) before it starts answering.
+pub struct Prepared {
+    publisher: Publisher,
+    /// Listening address -> the blocks it serves, in Corefile order.
+    listeners: Vec<((IpAddr, u16), Vec<Block>)>,
+}
+
+/// Builds the handler chain and one index per `kubernetes` block from `state`.
+pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     let serial = serial_now();
     let mut publisher = Publisher::default();
-    // Listening address -> the blocks it serves, in Corefile order.
-    let mut listeners: BTreeMap<(IpAddr, u16), Vec<Block>> = BTreeMap::new();
-    let mut order: Vec<(IpAddr, u16)> = Vec::new();
+    let mut listeners: Vec<((IpAddr, u16), Vec<Block>)> = Vec::new();
     for block in config.servers {
         let zones: Vec<Name> = block
             .zones
@@ -125,7 +130,7 @@ pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, Serve
             .collect();
         let kubernetes = block
             .kubernetes
-            .map(|k| publisher.add(k, own_ips(&block.bind), &state, serial, true));
+            .map(|k| publisher.add(k, own_ips(&block.bind), state, serial, synced));
         let binds = if block.bind.is_empty() {
             vec![
                 IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -134,83 +139,108 @@ pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, Serve
         } else {
             block.bind.clone()
         };
-        let ports: Vec<u16> = block.zones.iter().map(|z| z.port).collect();
         for ip in binds {
-            for port in &ports {
-                let key = (ip, *port);
-                if !order.contains(&key) {
-                    order.push(key);
+            for zone in &block.zones {
+                let key = (ip, zone.port);
+                let at = match listeners.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        listeners.push((key, Vec::new()));
+                        listeners.len() - 1
+                    }
+                };
+                let blocks = &mut listeners[at].1;
+                if !blocks.iter().any(|b| b.zones == zones) {
+                    blocks.push(Block {
+                        zones: zones.clone(),
+                        kubernetes: kubernetes.clone(),
+                    });
                 }
-                let blocks = listeners.entry(key).or_default();
-                blocks.push(Block {
-                    zones: zones.clone(),
-                    kubernetes: kubernetes.clone(),
-                });
             }
         }
+    }
+    Prepared {
+        publisher,
+        listeners,
+    }
+}
+
+/// Binds every listener of `config` and starts answering from `state`.
+pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, ServerError> {
+    prepare(config, &state, true).listen()
+}
+
+impl Prepared {
+    /// Where a source publishes new cluster state.
+    pub fn publisher(&self) -> &Publisher {
+        &self.publisher
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(ServerError::Runtime)?;
-    let mut tcp_listeners = Vec::new();
-    let mut addrs = Vec::new();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for key in order {
-        let Some(blocks) = listeners.remove(&key) else {
-            continue;
-        };
-        let requested = SocketAddr::new(key.0, key.1);
-        let (sockets, tcp, addr) = match bind_listener(requested, workers) {
-            Ok(bound) => bound,
-            Err(source) if key.0 == IpAddr::V6(Ipv6Addr::UNSPECIFIED) => {
-                tracing::warn!(addr = %requested, %source, "IPv6 wildcard unavailable; serving IPv4 only");
-                continue;
+    /// Binds every listener and starts answering.
+    pub fn listen(self) -> Result<RunningServer, ServerError> {
+        let Prepared {
+            publisher,
+            listeners,
+        } = self;
+        let stop = Arc::new(AtomicBool::new(false));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ServerError::Runtime)?;
+        let mut tcp_listeners = Vec::new();
+        let mut addrs = Vec::new();
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for (key, blocks) in listeners {
+            let requested = SocketAddr::new(key.0, key.1);
+            let (sockets, tcp, addr) = match bind_listener(requested, workers) {
+                Ok(bound) => bound,
+                Err(source) if key.0 == IpAddr::V6(Ipv6Addr::UNSPECIFIED) => {
+                    tracing::warn!(addr = %requested, %source, "IPv6 wildcard unavailable; serving IPv4 only");
+                    continue;
+                }
+                Err(source) => {
+                    return Err(ServerError::Bind {
+                        addr: requested,
+                        source,
+                    })
+                }
+            };
+            let bind_err = |source| ServerError::Bind { addr, source };
+            let handler = Arc::new(Handler::new(blocks));
+            for socket in sockets {
+                udp::spawn(
+                    socket,
+                    handler.clone(),
+                    publisher.generation(),
+                    stop.clone(),
+                )
+                .map_err(bind_err)?;
             }
-            Err(source) => {
-                return Err(ServerError::Bind {
-                    addr: requested,
-                    source,
-                })
-            }
-        };
-        let bind_err = |source| ServerError::Bind { addr, source };
-        let handler = Arc::new(Handler::new(blocks));
-        for socket in sockets {
-            udp::spawn(
-                socket,
-                handler.clone(),
-                publisher.generation(),
-                stop.clone(),
-            )
-            .map_err(bind_err)?;
+            tcp_listeners.push((tcp, handler));
+            tracing::info!(%addr, "listening on UDP and TCP");
+            addrs.push(addr);
         }
-        tcp_listeners.push((tcp, handler));
-        tracing::info!(%addr, "listening on UDP and TCP");
-        addrs.push(addr);
-    }
-    std::thread::Builder::new()
-        .name("cairn-tcp".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                let mut tasks = Vec::new();
-                for (listener, handler) in tcp_listeners {
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => tasks.push(tokio::spawn(tcp::serve(l, handler))),
-                        Err(err) => tracing::error!(%err, "cannot serve TCP"),
+        std::thread::Builder::new()
+            .name("cairn-tcp".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let mut tasks = Vec::new();
+                    for (listener, handler) in tcp_listeners {
+                        match tokio::net::TcpListener::from_std(listener) {
+                            Ok(l) => tasks.push(tokio::spawn(tcp::serve(l, handler))),
+                            Err(err) => tracing::error!(%err, "cannot serve TCP"),
+                        }
                     }
-                }
-                for task in tasks {
-                    let _ = task.await;
-                }
-            });
+                    for task in tasks {
+                        let _ = task.await;
+                    }
+                });
+            })
+            .map_err(ServerError::Runtime)?;
+        Ok(RunningServer {
+            addrs,
+            publisher,
+            stop,
         })
-        .map_err(ServerError::Runtime)?;
-    Ok(RunningServer {
-        addrs,
-        publisher,
-        stop,
-    })
+    }
 }
