@@ -2,9 +2,13 @@
 //! errors into one clear message and an exit code.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use cairn::cluster::model::ClusterState;
+use cairn::config::model::{Config, KubernetesConfig};
+use cairn::server::RunningServer;
+use cairn::source::kubernetes;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -31,7 +35,8 @@ struct ServeArgs {
     #[arg(long)]
     corefile: Option<PathBuf>,
     /// Cluster state from a dump file (`kubectl get namespaces,services,endpointslices,pods -A
-    /// -o yaml`, multi-document YAML, or JSON) instead of the Kubernetes API.
+    /// -o yaml`, multi-document YAML, or JSON) instead of the Kubernetes API. Without it, Cairn
+    /// watches the API as the Corefile's `kubernetes` block says (in-cluster by default).
     #[arg(long)]
     from: Option<PathBuf>,
     /// Where to listen without a Corefile.
@@ -69,11 +74,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(path) => cairn::config::load_corefile(path)?,
         None => cairn::config::default_config(args.listen, &args.zone),
     };
-    let Some(dump) = &args.from else {
-        anyhow::bail!(
-            "no cluster source: give --from DUMP (the Kubernetes API source is not built yet)"
-        );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("cairn-source")
+        .enable_all()
+        .build()?;
+    let server = match &args.from {
+        Some(dump) => serve_dump(config, dump)?,
+        None => runtime.block_on(serve_api(config))?,
     };
+    for addr in server.local_addrs() {
+        tracing::info!(%addr, "serving");
+    }
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        anyhow::Ok(())
+    })?;
+    drop(server);
+    Ok(())
+}
+
+/// Serves a cluster dump: fully loaded (or refused) before any socket opens.
+fn serve_dump(config: Config, dump: &Path) -> anyhow::Result<RunningServer> {
     let loaded = cairn::source::file::load_dump(dump)?;
     if !loaded.skipped.is_empty() {
         let skipped: Vec<String> = loaded
@@ -92,22 +119,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         from = %dump.display(),
         "loaded cluster state"
     );
-    let server = cairn::server::start(config, state).context("cannot start serving")?;
-    for addr in server.local_addrs() {
-        tracing::info!(%addr, "serving");
+    Ok(cairn::server::start(config, state).context("cannot start serving")?)
+}
+
+/// Serves from the Kubernetes API: watches start first; listeners open once every watch has
+/// listed, or when the first block's `startup_timeout` runs out (misses then answer SERVFAIL
+/// until the sync completes).
+async fn serve_api(config: Config) -> anyhow::Result<RunningServer> {
+    let blocks: Vec<KubernetesConfig> = config
+        .servers
+        .iter()
+        .filter_map(|s| s.kubernetes.clone())
+        .collect();
+    let prepared = cairn::server::prepare(config, &ClusterState::default(), false);
+    let Some(first) = blocks.first() else {
+        return Ok(prepared.listen()?);
+    };
+    let client = kubernetes::client::client(first)
+        .await
+        .with_context(|| format!("kubernetes block at {}", first.location))?;
+    let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
+    let mut status = kubernetes::start(client, specs, prepared.publisher().clone());
+    let waited = tokio::time::timeout(first.startup_timeout, status.wait_for(|s| s.synced)).await;
+    if waited.is_err() {
+        tracing::warn!(
+            startup_timeout = ?first.startup_timeout,
+            "the API has not been listed yet; serving anyway, and names not known yet answer SERVFAIL"
+        );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        tracing::info!("shutting down");
-        anyhow::Ok(())
-    })?;
-    drop(server);
-    Ok(())
+    Ok(prepared.listen()?)
 }

@@ -1,0 +1,102 @@
+//! Connecting to the API server the way CoreDNS's `kubernetes` plugin does: `kubeconfig PATH
+//! [CONTEXT]`; else `endpoint URL` (with `tls CERT KEY CACERT` when given, plain otherwise, as
+//! with `kubectl proxy`); else in-cluster (service-account token and CA,
+//! `KUBERNETES_SERVICE_HOST`/`PORT`). kube-rs re-reads the token file, so rotated bound tokens
+//! keep working.
+
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::config::model::KubernetesConfig;
+
+/// Connecting to the API must fail fast: a black-holed address otherwise hangs for the OS's
+/// TCP connect timeout (minutes).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("kubeconfig {path}: {source}")]
+    Kubeconfig {
+        path: String,
+        source: kube::config::KubeconfigError,
+    },
+    #[error("endpoint {url}: not a valid URL: {reason}")]
+    Endpoint { url: String, reason: String },
+    #[error(
+        "no API server configured: not running in a cluster ({0}); give `kubeconfig` or \
+         `endpoint` in the kubernetes block, or --from DUMP"
+    )]
+    NotInCluster(kube::config::InClusterError),
+    #[error("cannot create the API client: {0}")]
+    Client(kube::Error),
+}
+
+/// The kube-rs configuration for a `kubernetes` block.
+pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
+    let mut config = if let Some(kc) = &k.kubeconfig {
+        let path = kc.path.display().to_string();
+        let file = Kubeconfig::read_from(&kc.path).map_err(|source| ClientError::Kubeconfig {
+            path: path.clone(),
+            source,
+        })?;
+        let options = KubeConfigOptions {
+            context: kc.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        kube::Config::from_custom_kubeconfig(file, &options)
+            .await
+            .map_err(|source| ClientError::Kubeconfig { path, source })?
+    } else if let Some(url) = k.endpoints.first() {
+        let uri: http::Uri =
+            url.parse()
+                .map_err(|e: http::uri::InvalidUri| ClientError::Endpoint {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                })?;
+        match &k.tls {
+            None => kube::Config::new(uri),
+            Some(tls) => {
+                // Let kube-rs read the PEM files exactly as it reads a kubeconfig's.
+                let yaml = serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "cairn", "cluster": {
+                        "server": url,
+                        "certificate-authority": tls.ca,
+                    }}],
+                    "users": [{"name": "cairn", "user": {
+                        "client-certificate": tls.cert,
+                        "client-key": tls.key,
+                    }}],
+                    "contexts": [{"name": "cairn", "context": {"cluster": "cairn", "user": "cairn"}}],
+                    "current-context": "cairn",
+                })
+                .to_string();
+                let kubeconfig = |source| ClientError::Kubeconfig {
+                    path: format!(
+                        "tls {} {} {}",
+                        tls.cert.display(),
+                        tls.key.display(),
+                        tls.ca.display()
+                    ),
+                    source,
+                };
+                let file = Kubeconfig::from_yaml(&yaml).map_err(kubeconfig)?;
+                kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+                    .await
+                    .map_err(kubeconfig)?
+            }
+        }
+    } else {
+        kube::Config::incluster().map_err(ClientError::NotInCluster)?
+    };
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    Ok(config)
+}
+
+/// A client for the block's API server.
+pub async fn client(k: &KubernetesConfig) -> Result<kube::Client, ClientError> {
+    let config = config(k).await?;
+    kube::Client::try_from(config).map_err(ClientError::Client)
+}

@@ -1,0 +1,76 @@
+use super::*;
+use crate::config::model::{LabelSelector, Location};
+
+fn block(corefile_options: impl FnOnce(&mut KubernetesConfig)) -> KubernetesConfig {
+    let mut k = KubernetesConfig::with_zones(
+        vec!["cluster.local.".into()],
+        Location {
+            file: "Corefile".into(),
+            line: 1,
+        },
+    );
+    corefile_options(&mut k);
+    k
+}
+
+fn describe(specs: &[WatchSpec]) -> Vec<String> {
+    specs
+        .iter()
+        .map(|s| {
+            format!(
+                "{} labels={} fields={}",
+                s.scope,
+                s.label_selector.as_deref().unwrap_or("-"),
+                s.field_selector.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn default_block_watches_namespaces_services_and_slices() {
+    let k = block(|_| {});
+    assert_eq!(
+        describe(&watch_specs(&[&k])),
+        [
+            "namespaces labels=- fields=-",
+            "services labels=- fields=-",
+            "endpointslices labels=- fields=-",
+        ]
+    );
+}
+
+#[test]
+fn options_become_server_side_selectors_and_extra_watches() {
+    let k = block(|k| {
+        k.namespaces = vec!["shop".into(), "data".into()];
+        k.labels = Some("env=prod".parse::<LabelSelector>().unwrap());
+        k.namespace_labels = Some("team in (a,b)".parse::<LabelSelector>().unwrap());
+        k.pods = PodMode::Verified;
+        k.noendpoints = true;
+    });
+    assert_eq!(
+        describe(&watch_specs(&[&k])),
+        [
+            "namespaces labels=team in (a,b) fields=-",
+            "services in shop labels=env=prod fields=-",
+            "services in data labels=env=prod fields=-",
+            "pods in shop labels=- fields=status.phase!=Succeeded,status.phase!=Failed",
+            "pods in data labels=- fields=status.phase!=Succeeded,status.phase!=Failed",
+        ]
+    );
+}
+
+#[test]
+fn several_blocks_share_unfiltered_watches() {
+    let a = block(|k| k.labels = Some("env=prod".parse::<LabelSelector>().unwrap()));
+    let b = block(|k| k.namespaces = vec!["shop".into()]);
+    assert_eq!(
+        describe(&watch_specs(&[&a, &b])),
+        [
+            "namespaces labels=- fields=-",
+            "services labels=- fields=-",
+            "endpointslices labels=- fields=-",
+        ]
+    );
+}
