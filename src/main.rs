@@ -119,7 +119,7 @@ fn serve_dump(config: Config, dump: &Path) -> anyhow::Result<RunningServer> {
         from = %dump.display(),
         "loaded cluster state"
     );
-    Ok(cairn::server::start(config, state).context("cannot start serving")?)
+    cairn::server::start(config, state).context("cannot start serving")
 }
 
 /// Serves from the Kubernetes API: watches start first; listeners open once every watch has
