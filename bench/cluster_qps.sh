@@ -210,7 +210,7 @@ perf_args=(-d "$work/data/queries.txt" -c "$clients" -T 1 -l "$duration" -q "$ou
 printf '%s\n' "dnsperf ${perf_args[*]}" >"$out/dnsperf-args.txt"
 
 run_perf() {  # server port round -> prints qps
-    local name=$1 port=$2 round=$3 file qps
+    local name=$1 port=$2 round=$3 file qps lost
     file="$out/dnsperf-$name-$round.txt"
     timeout $((duration + 30)) dnsperf -s 127.0.0.1 -p "$port" "${perf_args[@]}" >"$file" 2>&1 \
         || die "dnsperf against $name failed (see $file)"
@@ -229,7 +229,8 @@ for ((r = 1; r <= rounds; r++)); do
     ((r % 2)) || order=("${order[@]:1}" "${order[0]}")
     for s in "${order[@]}"; do
         if [[ $s == knot ]]; then port=$knot_port; else port=$cairn_port; fi
-        printf '%s\t%s\t%s\n' "$s" "$r" "$(run_perf "$s" "$port" "$r")" >>"$results"
+        qps=$(run_perf "$s" "$port" "$r")  # an assignment, so a failure stops the run
+        printf '%s\t%s\t%s\n' "$s" "$r" "$qps" >>"$results"
     done
 done
 
