@@ -1,4 +1,126 @@
 //! Configuration: the CoreDNS Corefile, lexed and parsed by hand (no Rust crate reads Caddyfile
 //! syntax) into the typed [`model::Config`].
+//!
+//! The pipeline is `lexer` (text -> tokens with lines, env substitution) -> `parser` (braces and
+//! layout -> blocks of directives) -> `block` (keys and plugin dispatch, `bind`) and `kubernetes`
+//! (its options). This module owns the entry points and the checks across blocks. It does no
+//! I/O besides reading the Corefile in [`load_corefile`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 pub mod model;
+
+mod block;
+mod duration;
+mod error;
+mod kubernetes;
+mod lexer;
+mod parser;
+mod plugins;
+mod reverse;
+mod selector;
+mod zone;
+
+#[cfg(test)]
+mod tests;
+
+pub use duration::parse_duration;
+pub use error::ConfigError;
+pub use reverse::reverse_zones_for_cidr;
+
+use model::{Config, KubernetesConfig, Location, ServerBlock, ServerZone};
+use parser::Item;
+
+/// Parses Corefile `text` read from `file` (used in errors), substituting `{$NAME}` and
+/// `{%NAME%}` with `env` (unset -> empty).
+pub fn parse_corefile(
+    text: &str,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let tokens = lexer::lex(text, file, env)?;
+    let items = parser::parse(&tokens, file)?;
+    let mut servers: Vec<ServerBlock> = Vec::new();
+    for item in &items {
+        let raw = match item {
+            Item::Block(raw) => raw,
+            Item::Directive(d) => return Err(block::not_supported(d, file)),
+        };
+        let server = block::interpret(raw, file)?;
+        check_overlap(&servers, &server)?;
+        servers.push(server);
+    }
+    Ok(Config { servers })
+}
+
+/// Reads and parses the Corefile at `path` with the process environment.
+pub fn load_corefile(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_path_buf(),
+        line: 0,
+        message: format!("cannot read the Corefile: {e}"),
+    })?;
+    parse_corefile(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// The configuration used without a Corefile: `.:PORT { bind IP; kubernetes ZONE in-addr.arpa
+/// ip6.arpa }`, with no `bind` when `listen`'s IP is unspecified.
+pub fn default_config(listen: SocketAddr, zone: &str) -> Config {
+    let location = Location {
+        file: PathBuf::from("<command line>"),
+        line: 1,
+    };
+    let zone = zone::normalize_name(zone).unwrap_or_else(|_| {
+        let bare = zone.trim_end_matches('.').to_ascii_lowercase();
+        if bare.is_empty() {
+            ".".to_string()
+        } else {
+            format!("{bare}.")
+        }
+    });
+    let mut zones = vec![zone];
+    for reverse in ["in-addr.arpa.", "ip6.arpa."] {
+        if !zones.iter().any(|z| z == reverse) {
+            zones.push(reverse.to_string());
+        }
+    }
+    let bind = if listen.ip().is_unspecified() {
+        Vec::new()
+    } else {
+        vec![listen.ip()]
+    };
+    Config {
+        servers: vec![ServerBlock {
+            zones: vec![ServerZone {
+                zone: ".".to_string(),
+                port: listen.port(),
+            }],
+            location: location.clone(),
+            bind,
+            kubernetes: Some(KubernetesConfig::with_zones(zones, location)),
+        }],
+    }
+}
+
+/// CoreDNS refuses two blocks serving the same zone on the same port and address.
+fn check_overlap(earlier: &[ServerBlock], block: &ServerBlock) -> Result<(), ConfigError> {
+    for other in earlier {
+        let same_addr = (other.bind.is_empty() && block.bind.is_empty())
+            || other.bind.iter().any(|ip| block.bind.contains(ip));
+        if !same_addr {
+            continue;
+        }
+        if let Some(z) = block.zones.iter().find(|z| other.zones.contains(z)) {
+            return Err(ConfigError {
+                file: block.location.file.clone(),
+                line: block.location.line,
+                message: format!(
+                    "zone `{}` on port {} is already served by the server block on line {}",
+                    z.zone, z.port, other.location.line
+                ),
+            });
+        }
+    }
+    Ok(())
+}

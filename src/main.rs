@@ -8,7 +8,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cairn", version, about = "Cluster DNS for Kubernetes that keeps answering when the control plane does not")]
+#[command(
+    name = "cairn",
+    version,
+    about = "Cluster DNS for Kubernetes that keeps answering when the control plane does not"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,6 +49,7 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

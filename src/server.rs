@@ -62,19 +62,52 @@ impl Drop for RunningServer {
 pub fn serial_now() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| u32::try_from(d.as_secs() % u64::from(u32::MAX)).unwrap_or(1))
+        .map_or(1, |d| {
+            u32::try_from(d.as_secs() % u64::from(u32::MAX)).unwrap_or(1)
+        })
 }
 
 /// The addresses the server answers on, for the apex NS glue and `ns.dns.<zone>`: the bound
 /// addresses, or every interface address when bound to the wildcard.
 fn own_ips(bind: &[IpAddr]) -> Vec<IpAddr> {
-    let specific: Vec<IpAddr> = bind.iter().copied().filter(|ip| !ip.is_unspecified()).collect();
+    let specific: Vec<IpAddr> = bind
+        .iter()
+        .copied()
+        .filter(|ip| !ip.is_unspecified())
+        .collect();
     if !specific.is_empty() {
         return specific;
     }
     if_addrs::get_if_addrs()
         .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
         .unwrap_or_default()
+}
+
+/// Binds `workers` UDP sockets and one TCP listener on the same address. For port 0 the port the
+/// first UDP socket gets may already be taken for TCP (by any outgoing connection), so that case
+/// retries with a new port a few times.
+fn bind_listener(
+    requested: SocketAddr,
+    workers: usize,
+) -> std::io::Result<(Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr)> {
+    let attempts = if requested.port() == 0 { 20 } else { 1 };
+    let mut last_error = None;
+    for _ in 0..attempts {
+        let first = udp::bind(requested)?;
+        let addr = first.local_addr()?;
+        let bound = tcp::bind(addr).and_then(|tcp| {
+            let mut sockets = vec![first];
+            for _ in 1..workers {
+                sockets.push(udp::bind(addr)?);
+            }
+            Ok((sockets, tcp, addr))
+        });
+        match bound {
+            Ok(bound) => return Ok(bound),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("no attempt to bind was made")))
 }
 
 /// Binds every listener of `config` and starts answering from `state`.
@@ -94,7 +127,10 @@ pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, Serve
             .kubernetes
             .map(|k| publisher.add(k, own_ips(&block.bind), &state, serial, true));
         let binds = if block.bind.is_empty() {
-            vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V6(Ipv6Addr::UNSPECIFIED)]
+            vec![
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            ]
         } else {
             block.bind.clone()
         };
@@ -127,27 +163,29 @@ pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, Serve
             continue;
         };
         let requested = SocketAddr::new(key.0, key.1);
-        let first = match udp::bind(requested) {
-            Ok(s) => s,
+        let (sockets, tcp, addr) = match bind_listener(requested, workers) {
+            Ok(bound) => bound,
             Err(source) if key.0 == IpAddr::V6(Ipv6Addr::UNSPECIFIED) => {
                 tracing::warn!(addr = %requested, %source, "IPv6 wildcard unavailable; serving IPv4 only");
                 continue;
             }
-            Err(source) => return Err(ServerError::Bind { addr: requested, source }),
+            Err(source) => {
+                return Err(ServerError::Bind {
+                    addr: requested,
+                    source,
+                })
+            }
         };
-        let addr = first
-            .local_addr()
-            .map_err(|source| ServerError::Bind { addr: requested, source })?;
         let bind_err = |source| ServerError::Bind { addr, source };
-        let tcp = tcp::bind(addr).map_err(bind_err)?;
         let handler = Arc::new(Handler::new(blocks));
-        let mut sockets = vec![first];
-        for _ in 1..workers {
-            sockets.push(udp::bind(addr).map_err(bind_err)?);
-        }
         for socket in sockets {
-            udp::spawn(socket, handler.clone(), publisher.generation(), stop.clone())
-                .map_err(bind_err)?;
+            udp::spawn(
+                socket,
+                handler.clone(),
+                publisher.generation(),
+                stop.clone(),
+            )
+            .map_err(bind_err)?;
         }
         tcp_listeners.push((tcp, handler));
         tracing::info!(%addr, "listening on UDP and TCP");

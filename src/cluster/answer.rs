@@ -12,7 +12,7 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::index::{EntryKind, Index, ServiceEntry};
-use super::names::{arpa_ip, is_reverse_zone, pod_label_ip};
+use super::names::{arpa_ip, pod_label_ip};
 use crate::config::model::PodMode;
 
 /// The schema version of the Kubernetes DNS specification Cairn implements.
@@ -77,29 +77,34 @@ fn lower(label: &[u8]) -> String {
 impl Index {
     /// Whether `qname` is inside one of this index's zones.
     pub fn serves(&self, qname: &Name) -> bool {
-        self.options.zones.iter().any(|z| z.zone_of(qname))
+        self.options.zones.iter().any(|z| z.name.zone_of(qname))
     }
 
     /// Answers `qname`/`qtype`, or `None` when the name is outside this index's zones.
     pub fn answer(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
-        let zone = self.options.zones.iter().find(|z| z.zone_of(qname))?;
-        let labels: Vec<&[u8]> = qname.iter().collect();
-        let zone_len = usize::from(zone.num_labels());
-        let mut zone_spelled = qname.trim_to(zone_len);
-        zone_spelled.set_fqdn(true);
-        let query = Query {
-            qname,
-            qtype,
-            rest: labels[..labels.len() - zone_len].to_vec(),
-            zone: zone_spelled,
-            reverse: is_reverse_zone(&zone.to_ascii()),
-        };
+        let query = self.split(qname, qtype)?;
         let outcome = if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
             Outcome::Refused
         } else {
             self.lookup(&query, 0)
         };
         Some(self.finish(&query, outcome))
+    }
+
+    /// Splits `qname` around the longest zone of this index that contains it.
+    fn split<'a>(&self, qname: &'a Name, qtype: RecordType) -> Option<Query<'a>> {
+        let zone = self.options.zones.iter().find(|z| z.name.zone_of(qname))?;
+        let labels: Vec<&[u8]> = qname.iter().collect();
+        let zone_len = usize::from(zone.name.num_labels());
+        let mut zone_spelled = qname.trim_to(zone_len);
+        zone_spelled.set_fqdn(true);
+        Some(Query {
+            qname,
+            qtype,
+            rest: labels[..labels.len() - zone_len].to_vec(),
+            zone: zone_spelled,
+            reverse: zone.reverse,
+        })
     }
 
     fn finish(&self, q: &Query<'_>, outcome: Outcome) -> Answer {
@@ -184,7 +189,11 @@ impl Index {
                         self.options.ttl,
                         RData::NS(NS(target.clone())),
                     ));
-                    additionals.extend(self.addresses(&target, RecordType::ANY, ns.glue.iter().copied()));
+                    additionals.extend(self.addresses(
+                        &target,
+                        RecordType::ANY,
+                        ns.glue.iter().copied(),
+                    ));
                 }
                 if answers.is_empty() {
                     NoData
@@ -203,7 +212,10 @@ impl Index {
     /// zone's apex.
     fn glue_zone(&self, q: &Query<'_>) -> Name {
         if q.reverse {
-            self.options.forward_zone.clone().unwrap_or_else(|| q.zone.clone())
+            self.options
+                .forward_zone
+                .clone()
+                .unwrap_or_else(|| q.zone.clone())
         } else {
             q.zone.clone()
         }
@@ -263,19 +275,8 @@ impl Index {
         if depth >= MAX_CHASE {
             return Vec::new();
         }
-        let Some(zone) = self.options.zones.iter().find(|z| z.zone_of(target)) else {
+        let Some(query) = self.split(target, qtype) else {
             return Vec::new();
-        };
-        let labels: Vec<&[u8]> = target.iter().collect();
-        let zone_len = usize::from(zone.num_labels());
-        let mut zone_spelled = target.trim_to(zone_len);
-        zone_spelled.set_fqdn(true);
-        let query = Query {
-            qname: target,
-            qtype,
-            rest: labels[..labels.len() - zone_len].to_vec(),
-            zone: zone_spelled,
-            reverse: is_reverse_zone(&zone.to_ascii()),
         };
         match self.lookup(&query, depth + 1) {
             Outcome::Records { answers, .. } => answers,
@@ -284,7 +285,12 @@ impl Index {
     }
 
     /// A/AAAA of a service name: ClusterIPs, or the ready endpoints of a headless service.
-    fn service_addresses(&self, owner: &Name, qtype: RecordType, svc: &ServiceEntry) -> Vec<Record> {
+    fn service_addresses(
+        &self,
+        owner: &Name,
+        qtype: RecordType,
+        svc: &ServiceEntry,
+    ) -> Vec<Record> {
         match &svc.kind {
             EntryKind::ClusterIp(ips) => self.addresses(owner, qtype, ips.iter().copied()),
             EntryKind::Headless => {
@@ -340,7 +346,12 @@ impl Index {
     /// SRV records of a service: all ports for a bare-name query, or the `(port, proto)` pair.
     /// Priority 0; weight 100 / number of backend entries (min 1) counted before de-duplication
     /// on (target, port); ADDITIONAL carries each target's addresses.
-    fn srv(&self, q: &Query<'_>, svc: &ServiceEntry, selector: Option<&(String, String)>) -> Outcome {
+    fn srv(
+        &self,
+        q: &Query<'_>,
+        svc: &ServiceEntry,
+        selector: Option<&(String, String)>,
+    ) -> Outcome {
         let wanted = |p: &crate::cluster::model::Port| match selector {
             None => true,
             Some((name, proto)) => {

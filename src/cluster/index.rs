@@ -11,15 +11,22 @@ use std::net::IpAddr;
 
 use hickory_proto::rr::Name;
 
-use super::model::{AddressType, ClusterState, Port, PodPhase, Service, ServiceKind};
+use super::model::{AddressType, ClusterState, PodPhase, Port, Service, ServiceKind};
 use super::names::{dashed_ip, is_reverse_zone};
 use crate::config::model::{KubernetesConfig, PodMode};
+
+/// A zone of the block, and whether it is a reverse (`in-addr.arpa`/`ip6.arpa`) zone.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    pub name: Name,
+    pub reverse: bool,
+}
 
 /// The options answering needs, copied out of the block's configuration.
 #[derive(Clone, Debug)]
 pub struct IndexOptions {
     /// The zones this block serves, lower-case FQDNs, longest first.
-    pub zones: Vec<Name>,
+    pub zones: Vec<Zone>,
     /// The first zone that is not a reverse zone: PTR targets are built in it.
     pub forward_zone: Option<Name>,
     pub ttl: u32,
@@ -119,12 +126,17 @@ impl Index {
         serial: u32,
         synced: bool,
     ) -> Index {
-        let mut zones: Vec<Name> = config
+        let mut zones: Vec<Zone> = config
             .zones
             .iter()
-            .filter_map(|z| Name::from_ascii(z).ok())
+            .filter_map(|z| {
+                Name::from_ascii(z).ok().map(|name| Zone {
+                    name,
+                    reverse: is_reverse_zone(z),
+                })
+            })
             .collect();
-        zones.sort_by_key(|z| std::cmp::Reverse(z.num_labels()));
+        zones.sort_by_key(|z| std::cmp::Reverse(z.name.num_labels()));
         let forward_zone = config
             .zones
             .iter()
@@ -270,16 +282,16 @@ fn build_services(state: &ClusterState, config: &KubernetesConfig) -> Vec<(Servi
         .collect()
 }
 
-fn endpoint_label(
-    ep: &super::model::Endpoint,
-    ip: IpAddr,
-    endpoint_pod_names: bool,
-) -> Box<str> {
+fn endpoint_label(ep: &super::model::Endpoint, ip: IpAddr, endpoint_pod_names: bool) -> Box<str> {
     if let Some(hostname) = ep.hostname.as_deref().filter(|h| !h.is_empty()) {
         return lower(hostname);
     }
     if endpoint_pod_names {
-        if let Some(pod) = ep.target_pod.as_deref().filter(|p| !p.is_empty() && p.len() < 64) {
+        if let Some(pod) = ep
+            .target_pod
+            .as_deref()
+            .filter(|p| !p.is_empty() && p.len() < 64)
+        {
             return lower(pod);
         }
     }

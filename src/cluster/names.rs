@@ -30,9 +30,15 @@ pub fn pod_label_ip(label: &[u8]) -> Option<IpAddr> {
     let text = std::str::from_utf8(label).ok()?;
     let dashes = text.bytes().filter(|&b| b == b'-').count();
     if dashes == 3 && !text.contains("--") {
-        text.replace('-', ".").parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+        text.replace('-', ".")
+            .parse::<Ipv4Addr>()
+            .ok()
+            .map(IpAddr::V4)
     } else {
-        text.replace('-', ":").parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+        text.replace('-', ":")
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(IpAddr::V6)
     }
 }
 
@@ -40,7 +46,7 @@ pub fn pod_label_ip(label: &[u8]) -> Option<IpAddr> {
 /// (leftmost first), including the `in-addr`/`ip6` and `arpa` labels. Partial names (fewer than
 /// 4 octets or 32 nibbles) and anything malformed give `None`.
 pub fn arpa_ip(labels: &[&[u8]]) -> Option<IpAddr> {
-    let (suffix, body) = labels.split_at(labels.len().checked_sub(2)?);
+    let (body, suffix) = labels.split_at(labels.len().checked_sub(2)?);
     let [family, arpa] = suffix else { return None };
     if !arpa.eq_ignore_ascii_case(b"arpa") {
         return None;
@@ -74,9 +80,12 @@ pub fn arpa_ip(labels: &[&[u8]]) -> Option<IpAddr> {
     }
 }
 
-/// True when `zone` (lower-case FQDN) is a reverse zone.
+/// True when `zone` (with or without its trailing dot, any case) is a reverse zone.
 pub fn is_reverse_zone(zone: &str) -> bool {
-    zone.ends_with("in-addr.arpa.") || zone.ends_with("ip6.arpa.")
+    let zone = zone.trim_end_matches('.').to_ascii_lowercase();
+    ["in-addr.arpa", "ip6.arpa"]
+        .iter()
+        .any(|r| zone == *r || zone.ends_with(&format!(".{r}")))
 }
 
 #[cfg(test)]
@@ -88,7 +97,10 @@ mod tests {
         let cases = [
             ("10.11.12.13", "10-11-12-13"),
             ("5678:abcd::1", "5678-abcd--1"),
-            ("2001:db8:3333:4444:5555:6666::", "2001-db8-3333-4444-5555-6666--0"),
+            (
+                "2001:db8:3333:4444:5555:6666::",
+                "2001-db8-3333-4444-5555-6666--0",
+            ),
             ("::1", "0--1"),
         ];
         for (ip, want) in cases {
@@ -98,7 +110,10 @@ mod tests {
 
     #[test]
     fn pod_labels_read_back() {
-        assert_eq!(pod_label_ip(b"10-244-0-5"), Some("10.244.0.5".parse().unwrap()));
+        assert_eq!(
+            pod_label_ip(b"10-244-0-5"),
+            Some("10.244.0.5".parse().unwrap())
+        );
         assert_eq!(pod_label_ip(b"fd00--5"), Some("fd00::5".parse().unwrap()));
         assert_eq!(pod_label_ip(b"10-244-0"), None);
         assert_eq!(pod_label_ip(b"web"), None);

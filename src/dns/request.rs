@@ -24,10 +24,9 @@ impl Request {
 
     /// The largest UDP response the client accepts: its EDNS size (at least 512), or 512.
     pub fn udp_limit(&self) -> u16 {
-        self.message
-            .edns
-            .as_ref()
-            .map_or(CLASSIC_UDP_PAYLOAD, |e| e.max_payload().max(CLASSIC_UDP_PAYLOAD))
+        self.message.edns.as_ref().map_or(CLASSIC_UDP_PAYLOAD, |e| {
+            e.max_payload().max(CLASSIC_UDP_PAYLOAD)
+        })
     }
 
     pub fn edns(&self) -> Option<&Edns> {
@@ -91,7 +90,11 @@ pub fn read(packet: &[u8]) -> Incoming {
     }
     if let Some(e) = &edns {
         if e.version() != 0 {
-            return reject(ResponseCode::BADVERS, message.queries.first().cloned(), edns);
+            return reject(
+                ResponseCode::BADVERS,
+                message.queries.first().cloned(),
+                edns,
+            );
         }
     }
     Incoming::Query(Request { message })

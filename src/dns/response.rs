@@ -38,7 +38,12 @@ fn base(id: u16, op_code: OpCode, rd: bool, cd: bool) -> Message {
 /// transport allows; a larger answer is sent truncated: TC set, question and OPT only.
 pub fn encode(request: &Request, sections: Sections, limit: usize, out: &mut Vec<u8>) {
     let req = &request.message.metadata;
-    let mut m = base(req.id, OpCode::Query, req.recursion_desired, req.checking_disabled);
+    let mut m = base(
+        req.id,
+        OpCode::Query,
+        req.recursion_desired,
+        req.checking_disabled,
+    );
     m.metadata.authoritative = sections.authoritative;
     m.metadata.response_code = sections.rcode;
     m.queries.push(request.query().clone());
@@ -101,7 +106,12 @@ fn emit(m: &Message, out: &mut Vec<u8>) -> bool {
 /// A SERVFAIL for `query` (used when an answer cannot be encoded).
 pub fn servfail(request: &Request, out: &mut Vec<u8>) {
     let req = &request.message.metadata;
-    let mut m = base(req.id, OpCode::Query, req.recursion_desired, req.checking_disabled);
+    let mut m = base(
+        req.id,
+        OpCode::Query,
+        req.recursion_desired,
+        req.checking_disabled,
+    );
     m.metadata.response_code = ResponseCode::ServFail;
     m.queries.push(Query::clone(request.query()));
     m.edns = response_edns(request.edns());

@@ -58,7 +58,13 @@ pub fn spawn(
                 }
             };
             let generation = generation.load(Ordering::Acquire);
-            if cache.respond(&handler, generation, &packet[..len], Transport::Udp, &mut out) {
+            if cache.respond(
+                &handler,
+                generation,
+                &packet[..len],
+                Transport::Udp,
+                &mut out,
+            ) {
                 if let Err(err) = socket.send_to(&out, peer) {
                     tracing::debug!(%err, %peer, "UDP send failed");
                 }
