@@ -5,7 +5,7 @@
 #
 # Usage: bench/cluster_qps.sh [--services N | --large] [--rounds R] [--duration S]
 #                             [--clients C] [--outstanding Q] [--max-qps Q] [--seed S]
-#                             [--endpoints-per-headless K] [--no-build] [--knot-only]
+#                             [--endpoints-per-headless K] [--compare N] [--no-build] [--knot-only]
 # --knot-only measures Knot alone (no Cairn build, no comparison, no ratio).
 set -euo pipefail
 
@@ -21,6 +21,7 @@ max_qps=""            # empty: unbounded (dnsperf keeps --outstanding queries in
 seed=1
 per_headless=3
 build=1
+compare=200         # distinct names from queries.txt compared too, besides verify.txt
 servers=(knot cairn)
 knot_port=${KNOT_PORT:-15353}
 cairn_port=${CAIRN_PORT:-15354}
@@ -39,6 +40,7 @@ while [[ $# -gt 0 ]]; do
         --seed) seed=$2; shift 2 ;;
         --endpoints-per-headless) per_headless=$2; shift 2 ;;
         --no-build) build=0; shift ;;
+        --compare) compare=$2; shift 2 ;;
         --knot-only) servers=(knot); build=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "cluster_qps: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -172,11 +174,11 @@ wait_answering "$cairn_port" "$cairn_pid" cairn
 log "cairn answering on 127.0.0.1:$cairn_port (pid $cairn_pid)"
 
 # --- compare answers -------------------------------------------------------------------------
-# One normalised line per answer: rcode, then the answer records sorted (names lower-cased,
+# One normalised line per answer: rcode, then the answer and authority records sorted (names lower-cased,
 # SOA serial blanked: Cairn's is the load time, Knot's the zone file's).
 answer() {
     local raw rc recs
-    raw=$(dig +time=2 +tries=2 +norec +noall +comments +answer -p "$1" @127.0.0.1 "$2" "$3") || true
+    raw=$(dig +time=2 +tries=2 +norec +noall +comments +answer +authority -p "$1" @127.0.0.1 "$2" "$3") || true
     rc=$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$raw" | head -1)
     recs=$(grep -v '^;' <<<"$raw" | awk 'NF { $1 = tolower($1); if ($4 == "SOA") $7 = "SERIAL"; print }' \
         | sort | paste -sd'|' -)
@@ -195,7 +197,7 @@ while read -r qname qtype; do
         printf 'DIFF  %s %s\n  knot:  %s\n  cairn: %s\n' "$qname" "$qtype" "$k" "$c" \
             | tee -a "$out/compare.txt" >&2
     fi
-done <"$work/data/verify.txt"
+done < <(cat "$work/data/verify.txt"; awk '!seen[$0]++' "$work/data/queries.txt" | head -n "$compare")
 first=$(head -1 "$work/data/verify.txt")
 grep -q "^same  ${first% *} ${first#* }:" "$out/compare.txt" \
     || die "Cairn and Knot disagree on the basic name $first: see $out/compare.txt"

@@ -303,7 +303,8 @@ def verify_names(services, namespaces):
     if e_in:
         out += [f"{e_in['name']}.{e_in['ns']}.svc.{z} A", f"{e_in['name']}.{e_in['ns']}.svc.{z} CNAME"]
     if e_out:
-        out += [f"{e_out['name']}.{e_out['ns']}.svc.{z} CNAME"]
+        out += [f"{e_out['name']}.{e_out['ns']}.svc.{z} CNAME",
+                f"{e_out['name']}.{e_out['ns']}.svc.{z} A"]
     out += [f"{z} SOA", f"{z} NS", f"dns-version.{z} TXT", f"svc.{z} A", f"default.svc.{z} A",
             f"nosuchns.svc.{z} A", f"foo.{z} A", f"kube-dns.kube-system.svc.{z} SRV"]
     return out
