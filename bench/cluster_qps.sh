@@ -120,6 +120,11 @@ port_free "$cairn_port" || die "port $cairn_port is in use (set CAIRN_PORT)"
 
 cores=$(nproc)
 log "cores: $cores; services: $services; rounds: $rounds x ${duration}s; clients: $clients"
+# Other work on the machine skews the rounds it overlaps: say so up front.
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    log "warning: load average is $load before starting; other processes will add noise"
+fi
 
 # --- build, data -----------------------------------------------------------------------------
 cairn="$repo/target/release/cairn"
@@ -212,14 +217,15 @@ perf_args=(-d "$work/data/queries.txt" -c "$clients" -T 1 -l "$duration" -q "$ou
 printf '%s\n' "dnsperf ${perf_args[*]}" >"$out/dnsperf-args.txt"
 
 run_perf() {  # server port round -> prints qps
-    local name=$1 port=$2 round=$3 file qps lost
+    local name=$1 port=$2 round=$3 file qps lost load
+    load=$(cut -d' ' -f1 /proc/loadavg)
     file="$out/dnsperf-$name-$round.txt"
     timeout $((duration + 30)) dnsperf -s 127.0.0.1 -p "$port" "${perf_args[@]}" >"$file" 2>&1 \
         || die "dnsperf against $name failed (see $file)"
     qps=$(awk '/Queries per second:/ { print $4 }' "$file")
     [[ -n $qps ]] || die "no 'Queries per second' in $file"
     lost=$(awk '/Queries lost:/ { print $3 }' "$file")
-    log "round $round $name: $qps qps (lost $lost)"
+    log "round $round $name: $qps qps (lost $lost; 1-min load average before: $load)"
     echo "$qps"
 }
 
