@@ -257,6 +257,11 @@ for s in names:
     print(f"{s:<8}{'median':>6}{med[s]:>12.0f}")
 if len(names) == 2:
     print(f"ratio cairn/knot (medians): {med['cairn'] / med['knot']:.2f}")
+    # Each round runs the two back to back: its ratio cancels drift slower than a round.
+    by = {(n, r): float(q) for n, r, q in rows}
+    per = [by["cairn", r] / by["knot", r] for r in sorted({r for _, r, _ in rows}, key=int)]
+    print("per-round ratios: " + " ".join(f"{x:.2f}" for x in per)
+          + f"; median {statistics.median(per):.2f}")
 if diffs:
     print(f"note: {diffs} answers differ between the servers (see compare.txt)")
 EOF
