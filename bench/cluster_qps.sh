@@ -26,7 +26,7 @@ servers=(knot cairn)
 knot_port=${KNOT_PORT:-15353}
 cairn_port=${CAIRN_PORT:-15354}
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case $1 in
