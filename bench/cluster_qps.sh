@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Cluster-name queries per second: Cairn vs Knot DNS serving the same records, measured with
+# dnsperf in the same run, on loopback only. Prints a table (server, round, qps), the medians and
+# the ratio cairn/knot. Raw output goes to bench/out/<timestamp>/.
+#
+# Usage: bench/cluster_qps.sh [--services N | --large] [--rounds R] [--duration S]
+#                             [--clients C] [--outstanding Q] [--max-qps Q] [--seed S]
+#                             [--endpoints-per-headless K] [--compare N] [--no-build] [--knot-only]
+# --knot-only measures Knot alone (no Cairn build, no comparison, no ratio).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+
+services=1000
+rounds=3
+duration=10
+clients=4
+outstanding=200
+max_qps=""            # empty: unbounded (dnsperf keeps --outstanding queries in flight)
+seed=1
+per_headless=3
+build=1
+compare=200         # distinct names from queries.txt compared too, besides verify.txt
+servers=(knot cairn)
+knot_port=${KNOT_PORT:-15353}
+cairn_port=${CAIRN_PORT:-15354}
+
+usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --services) services=$2; shift 2 ;;
+        --large) services=10000; shift ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --duration) duration=$2; shift 2 ;;
+        --clients) clients=$2; shift 2 ;;
+        --outstanding) outstanding=$2; shift 2 ;;
+        --max-qps) max_qps=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        --endpoints-per-headless) per_headless=$2; shift 2 ;;
+        --no-build) build=0; shift ;;
+        --compare) compare=$2; shift 2 ;;
+        --knot-only) servers=(knot); build=0; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "cluster_qps: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+log() { printf '[cluster_qps] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- tools -----------------------------------------------------------------------------------
+# command -> Debian package. Installed with apt-get when missing (needs root).
+declare -A pkg_of=(
+    [knotd]=knot [knotc]=knot [kdig]=knot-dnsutils [dnsperf]=dnsperf [dig]=bind9-dnsutils
+    [python3]=python3 [ss]=iproute2
+)
+missing=()
+for cmd in "${!pkg_of[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null 2>&1 \
+        || missing+=("${pkg_of[$cmd]}")
+done
+export PATH=$PATH:/usr/sbin:/sbin
+if [[ ${#missing[@]} -gt 0 ]]; then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    [[ $(id -u) -eq 0 ]] || die "missing packages ${missing[*]}: run as root or install them"
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+        apt-get update
+        apt-get install -y --no-install-recommends "${missing[@]}"
+    fi
+fi
+command -v cargo >/dev/null 2>&1 || [[ $build -eq 0 ]] || die "cargo not found (install Rust)"
+
+# --- output, cleanup -------------------------------------------------------------------------
+stamp=$(date +%Y%m%d-%H%M%S)
+out="$repo/bench/out/cluster_qps-$stamp"
+mkdir -p "$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench.XXXXXX")
+knot_pid=""
+cairn_pid=""
+
+stop() {  # stop one server by pid: TERM, wait up to 5 s, then KILL
+    local pid=$1 i
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+    stop "$cairn_pid"
+    stop "$knot_pid"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Wait until a server answers on 127.0.0.1:$1 (the zone loaded, not only the port bound).
+wait_answering() {
+    local port=$1 pid=$2 name=$3 i
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see $out/$name.log)"
+        if dig +time=1 +tries=1 -p "$port" @127.0.0.1 "cluster.local." SOA +short 2>/dev/null \
+            | grep -q hostmaster; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "$name did not answer on 127.0.0.1:$port within 30 s (see $out/$name.log)"
+}
+
+port_free() { ! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .; }
+port_free "$knot_port" || die "port $knot_port is in use (set KNOT_PORT)"
+port_free "$cairn_port" || die "port $cairn_port is in use (set CAIRN_PORT)"
+
+cores=$(nproc)
+log "cores: $cores; services: $services; rounds: $rounds x ${duration}s; clients: $clients"
+# Other work on the machine skews the rounds it overlaps: say so up front.
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    log "warning: load average is $load before starting; other processes will add noise"
+fi
+
+# --- build, data -----------------------------------------------------------------------------
+cairn="$repo/target/release/cairn"
+if [[ $build -eq 1 ]]; then
+    log "building Cairn (release)"
+    (cd "$repo" && cargo build --release --quiet) 2>&1 | tee "$out/build.log" >&2
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
+fi
+[[ ${#servers[@]} -eq 1 || -x $cairn ]] || die "no Cairn binary at $cairn"
+
+python3 "$here/gen_cluster.py" --services "$services" --endpoints-per-headless "$per_headless" \
+    --seed "$seed" --out "$work/data"
+cp "$work/data/verify.txt" "$out/"
+
+# --- Knot ------------------------------------------------------------------------------------
+mkdir -p "$work/knot/run" "$work/knot/storage"
+cp "$work/data/cluster.zone" "$work/knot/storage/cluster.local.zone"
+cat >"$work/knot/knot.conf" <<EOF
+server:
+    rundir: "$work/knot/run"
+    listen: 127.0.0.1@$knot_port
+    udp-workers: $cores
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "$work/knot/storage"
+log:
+  - target: stderr
+    any: warning
+template:
+  - id: default
+    storage: "$work/knot/storage"
+    semantic-checks: off
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: cluster.local.
+    file: cluster.local.zone
+EOF
+cp "$work/knot/knot.conf" "$out/knot.conf"
+knotd -c "$work/knot/knot.conf" >"$out/knot.log" 2>&1 &
+knot_pid=$!
+wait_answering "$knot_port" "$knot_pid" knot
+log "knot $(knotd --version | awk '{print $NF}') answering on 127.0.0.1:$knot_port (pid $knot_pid)"
+
+if [[ ${#servers[@]} -gt 1 ]]; then
+# --- Cairn -----------------------------------------------------------------------------------
+RUST_LOG=${RUST_LOG:-warn} "$cairn" serve --from "$work/data/cluster.json" \
+    --listen "127.0.0.1:$cairn_port" >"$out/cairn.log" 2>&1 &
+cairn_pid=$!
+wait_answering "$cairn_port" "$cairn_pid" cairn
+log "cairn answering on 127.0.0.1:$cairn_port (pid $cairn_pid)"
+
+# --- compare answers -------------------------------------------------------------------------
+# One normalised line per answer: rcode, then the answer and authority records sorted (names lower-cased,
+# SOA serial blanked: Cairn's is the load time, Knot's the zone file's).
+answer() {
+    local raw rc recs
+    raw=$(dig +time=2 +tries=2 +norec +noall +comments +answer +authority -p "$1" @127.0.0.1 "$2" "$3") || true
+    rc=$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$raw" | head -1)
+    recs=$(grep -v '^;' <<<"$raw" | awk 'NF { $1 = tolower($1); if ($4 == "SOA") $7 = "SERIAL"; print }' \
+        | sort | paste -sd'|' -)
+    echo "${rc:-NO-ANSWER} ${recs}"
+}
+diffs=0
+: >"$out/compare.txt"
+while read -r qname qtype; do
+    [[ -n $qname ]] || continue
+    k=$(answer "$knot_port" "$qname" "$qtype")
+    c=$(answer "$cairn_port" "$qname" "$qtype")
+    if [[ $k == "$c" ]]; then
+        printf 'same  %s %s: %s\n' "$qname" "$qtype" "$k" >>"$out/compare.txt"
+    else
+        diffs=$((diffs + 1))
+        printf 'DIFF  %s %s\n  knot:  %s\n  cairn: %s\n' "$qname" "$qtype" "$k" "$c" \
+            | tee -a "$out/compare.txt" >&2
+    fi
+done < <(cat "$work/data/verify.txt"; awk '!seen[$0]++' "$work/data/queries.txt" | head -n "$compare")
+first=$(head -1 "$work/data/verify.txt")
+grep -q "^same  ${first% *} ${first#* }:" "$out/compare.txt" \
+    || die "Cairn and Knot disagree on the basic name $first: see $out/compare.txt"
+log "answers compared: $(grep -c '^same' "$out/compare.txt") same, $diffs different ($out/compare.txt)"
+
+fi
+
+# --- dnsperf ---------------------------------------------------------------------------------
+cp "$work/data/queries.txt" "$out/queries.txt"
+perf_args=(-d "$work/data/queries.txt" -c "$clients" -T 1 -l "$duration" -q "$outstanding" -t 2)
+[[ -n $max_qps ]] && perf_args+=(-Q "$max_qps")
+printf '%s\n' "dnsperf ${perf_args[*]}" >"$out/dnsperf-args.txt"
+
+run_perf() {  # server port round -> prints qps
+    local name=$1 port=$2 round=$3 file qps lost load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    file="$out/dnsperf-$name-$round.txt"
+    timeout $((duration + 30)) dnsperf -s 127.0.0.1 -p "$port" "${perf_args[@]}" >"$file" 2>&1 \
+        || die "dnsperf against $name failed (see $file)"
+    qps=$(awk '/Queries per second:/ { print $4 }' "$file")
+    [[ -n $qps ]] || die "no 'Queries per second' in $file"
+    lost=$(awk '/Queries lost:/ { print $3 }' "$file")
+    log "round $round $name: $qps qps (lost $lost; 1-min load average before: $load)"
+    echo "$qps"
+}
+
+results="$out/results.tsv"
+printf 'server\tround\tqps\n' >"$results"
+for ((r = 1; r <= rounds; r++)); do
+    # Alternate who goes first, so drift (thermal, noisy neighbours) hits both alike.
+    order=("${servers[@]}")
+    ((r % 2)) || order=("${order[@]:1}" "${order[0]}")
+    for s in "${order[@]}"; do
+        if [[ $s == knot ]]; then port=$knot_port; else port=$cairn_port; fi
+        qps=$(run_perf "$s" "$port" "$r")  # an assignment, so a failure stops the run
+        printf '%s\t%s\t%s\n' "$s" "$r" "$qps" >>"$results"
+    done
+done
+
+# --- report ----------------------------------------------------------------------------------
+python3 - "$results" "$services" "$cores" "${diffs:-0}" <<'EOF' | tee "$out/summary.txt"
+import statistics, sys
+path, services, cores, diffs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rows = [l.rstrip("\n").split("\t") for l in open(path)][1:]
+print(f"cluster-name QPS, {services} services, {cores} cores shared by both servers and dnsperf")
+print(f"{'server':<8}{'round':>6}{'qps':>12}")
+for s, r, q in sorted(rows, key=lambda x: (x[0] != "cairn", int(x[1]))):
+    print(f"{s:<8}{r:>6}{float(q):>12.0f}")
+names = [s for s in ("cairn", "knot") if any(n == s for n, _, _ in rows)]
+med = {s: statistics.median(float(q) for n, _, q in rows if n == s) for s in names}
+for s in names:
+    print(f"{s:<8}{'median':>6}{med[s]:>12.0f}")
+if len(names) == 2:
+    print(f"ratio cairn/knot (medians): {med['cairn'] / med['knot']:.2f}")
+    # Each round runs the two back to back: its ratio cancels drift slower than a round.
+    by = {(n, r): float(q) for n, r, q in rows}
+    per = [by["cairn", r] / by["knot", r] for r in sorted({r for _, r, _ in rows}, key=int)]
+    print("per-round ratios: " + " ".join(f"{x:.2f}" for x in per)
+          + f"; median {statistics.median(per):.2f}")
+if diffs:
+    print(f"note: {diffs} answers differ between the servers (see compare.txt)")
+EOF
+log "raw output in $out"
