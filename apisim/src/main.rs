@@ -1,0 +1,95 @@
+//! `cairn-apisim`: serves the in-memory Kubernetes API until killed.
+//!
+//! `cairn-apisim --listen 127.0.0.1:PORT [--load FILE.json|yaml] [--kubeconfig OUT]`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use apisim::ApiServer;
+
+const USAGE: &str =
+    "usage: cairn-apisim --listen 127.0.0.1:PORT [--load FILE.json|FILE.yaml] [--kubeconfig OUT]";
+
+struct Args {
+    listen: SocketAddr,
+    load: Option<PathBuf>,
+    kubeconfig: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut listen = None;
+    let (mut load, mut kubeconfig) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--listen" => {
+                let text = value()?;
+                listen = Some(
+                    text.parse()
+                        .map_err(|e| format!("--listen {text:?}: expected ADDR:PORT ({e})"))?,
+                );
+            }
+            "--load" => load = Some(PathBuf::from(value()?)),
+            "--kubeconfig" => kubeconfig = Some(PathBuf::from(value()?)),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Args {
+        listen: listen.ok_or("--listen is required")?,
+        load,
+        kubeconfig,
+    })
+}
+
+fn load(server: &ApiServer, path: &PathBuf) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let value: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?
+    } else {
+        serde_yaml_ng::from_str(&text)
+            .map_err(|e| format!("{}: invalid YAML: {e}", path.display()))?
+    };
+    server
+        .load_list(value)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("cairn-apisim: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match ApiServer::start(args.listen).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("cairn-apisim: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = &args.load {
+        match load(&server, path) {
+            Ok(n) => eprintln!("cairn-apisim: loaded {n} objects from {}", path.display()),
+            Err(message) => {
+                eprintln!("cairn-apisim: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(path) = &args.kubeconfig {
+        if let Err(e) = server.write_kubeconfig(path) {
+            eprintln!("cairn-apisim: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    println!("{}", server.url());
+    let _ = tokio::signal::ctrl_c().await;
+    ExitCode::SUCCESS
+}
