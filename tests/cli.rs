@@ -139,6 +139,59 @@ fn serves_the_bundled_example_without_a_corefile() {
 }
 
 #[test]
+fn serves_from_the_api_through_a_kubeconfig_and_follows_changes() {
+    let api = apisim::ApiServer::start_background("127.0.0.1:0".parse().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig).unwrap();
+    let dump = std::fs::read_to_string(example("examples/cluster.yaml")).unwrap();
+    let list: serde_json::Value = serde_yaml_ng::from_str(&dump).unwrap();
+    let items: Vec<serde_json::Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] != "ConfigMap")
+        .cloned()
+        .collect();
+    api.load_list(serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}))
+        .unwrap();
+    let corefile = dir.path().join("Corefile");
+    std::fs::write(
+        &corefile,
+        format!(
+            ".:0 {{\n    bind 127.0.0.1\n    kubernetes cluster.local in-addr.arpa {{\n        kubeconfig {}\n    }}\n}}\n",
+            kubeconfig.display()
+        ),
+    )
+    .unwrap();
+    let served = serve(&["serve", "--corefile", corefile.to_str().unwrap()]);
+    let m = udp(served.addr, "web.shop.svc.cluster.local.", RecordType::A);
+    assert_eq!(rdata(&m), ["10.96.10.20"], "served after the first sync");
+
+    let mut web = api
+        .objects("Service")
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "web")
+        .unwrap();
+    web["spec"]["clusterIP"] = "10.96.10.99".into();
+    web["spec"]["clusterIPs"] = serde_json::json!(["10.96.10.99"]);
+    api.apply(web).unwrap();
+    let started = Instant::now();
+    loop {
+        let m = udp(served.addr, "web.shop.svc.cluster.local.", RecordType::A);
+        if rdata(&m) == ["10.96.10.99"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the change never showed: {:?}",
+            rdata(&m)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
 fn serves_the_bundled_example_with_its_corefile() {
     let corefile = std::fs::read_to_string(example("examples/Corefile")).unwrap();
     assert!(
