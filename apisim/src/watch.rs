@@ -108,10 +108,12 @@ pub fn start(
         labels,
         fields,
     };
-    shared.watches[resource::index(r)].fetch_add(1, Ordering::Relaxed);
     let disconnect = shared.disconnect.subscribe();
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, io::Error>>(64);
     let subscription = shared.store.subscribe(r, from);
+    // Counted once registered: a test that sees the count knows the watch gets every later
+    // write and every later disconnect.
+    shared.watches[resource::index(r)].fetch_add(1, Ordering::Relaxed);
     let task = WatchTask {
         shared: shared.clone(),
         r,
