@@ -27,6 +27,8 @@ pub enum ApiError {
     UnknownPath,
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
+    #[error("the body of the request was in an unknown format: {0} (apisim accepts JSON only)")]
+    UnsupportedMediaType(String),
     #[error("unknown kind {0:?}: expected one of Namespace, Service, Pod, EndpointSlice")]
     UnknownKind(String),
 }
@@ -41,6 +43,7 @@ impl ApiError {
             ApiError::Expired(_) => 410,
             ApiError::TooLargeResourceVersion { .. } => 504,
             ApiError::MethodNotAllowed => 405,
+            ApiError::UnsupportedMediaType(_) => 415,
         }
     }
 
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::Expired(_) => "Expired",
             ApiError::TooLargeResourceVersion { .. } => "Timeout",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
+            ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
         }
     }
 

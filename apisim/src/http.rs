@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine;
@@ -43,6 +43,7 @@ async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let delay = shared.delay();
@@ -52,6 +53,13 @@ async fn handle(
     let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
         .map(|q| q.0)
         .unwrap_or_default();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if !body.is_empty() && !content_type.contains("json") {
+        return error_response(&ApiError::UnsupportedMediaType(content_type.to_string()));
+    }
     match route(&shared, &method, uri.path(), &query, &body) {
         Ok(Reply::Json(code, value)) => json_response(code, &value),
         Ok(Reply::Stream(body)) => {

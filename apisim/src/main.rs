@@ -1,6 +1,7 @@
 //! `cairn-apisim`: serves the in-memory Kubernetes API until killed.
 //!
-//! `cairn-apisim --listen 127.0.0.1:PORT [--load FILE.json|yaml] [--kubeconfig OUT]`
+//! `cairn-apisim --listen 127.0.0.1:PORT [--load FILE.json|yaml] [--kubeconfig OUT]`; `--load`
+//! takes one or more JSON or YAML documents, each an object, a `kind: List` or an array.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,18 +45,50 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// Reads a file of JSON or YAML documents; each is an object, a `kind: List` or an array.
 fn load(server: &ApiServer, path: &PathBuf) -> Result<usize, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let value: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?
+    let documents: Vec<serde_json::Value> = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::Deserializer::from_str(&text)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?
     } else {
-        serde_yaml_ng::from_str(&text)
+        serde_yaml_ng::Deserializer::from_str(&text)
+            .map(serde::Deserialize::deserialize)
+            .collect::<Result<_, _>>()
             .map_err(|e| format!("{}: invalid YAML: {e}", path.display()))?
     };
-    server
-        .load_list(value)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let mut objects = Vec::new();
+    for document in documents {
+        match document {
+            serde_json::Value::Array(items) => objects.extend(items),
+            serde_json::Value::Object(mut map) if map.get("kind").is_some_and(|k| k == "List") => {
+                if let Some(serde_json::Value::Array(items)) = map.remove("items") {
+                    objects.extend(items);
+                }
+            }
+            serde_json::Value::Null => {}
+            other => objects.push(other),
+        }
+    }
+    let (mut loaded, mut skipped) = (0, 0);
+    for object in objects {
+        match server.apply(object) {
+            Ok(_) => loaded += 1,
+            // A cluster dump holds kinds apisim does not serve (ConfigMaps, ...): skip them.
+            Err(apisim::ApiError::UnknownKind(_)) => skipped += 1,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    if skipped > 0 {
+        eprintln!(
+            "cairn-apisim: {}: skipped {skipped} objects of kinds not served",
+            path.display()
+        );
+    }
+    Ok(loaded)
 }
 
 #[tokio::main]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -108,10 +109,12 @@ pub fn start(
         labels,
         fields,
     };
-    shared.watches[resource::index(r)].fetch_add(1, Ordering::Relaxed);
     let disconnect = shared.disconnect.subscribe();
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, io::Error>>(64);
     let subscription = shared.store.subscribe(r, from);
+    // Counted once registered: a test that sees the count knows the watch gets every later
+    // write and every later disconnect.
+    shared.watches[resource::index(r)].fetch_add(1, Ordering::Relaxed);
     let task = WatchTask {
         shared: shared.clone(),
         r,
@@ -124,7 +127,26 @@ pub fn start(
         last_rv: 0,
     };
     tokio::spawn(task.run(subscription));
-    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    // An empty chunk from the task marks a clean end; the feed closing without it (the task
+    // dropped, e.g. when the server stops) is an abort, without the terminating chunk.
+    let mut done = false;
+    let stream = futures::stream::poll_fn(move |cx| {
+        if done {
+            return Poll::Ready(None);
+        }
+        match rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(bytes))) if bytes.is_empty() => {
+                done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(item)) => Poll::Ready(Some(item)),
+            Poll::Ready(None) => {
+                done = true;
+                Poll::Ready(Some(Err(io::Error::other("watch ended abruptly"))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    });
     Ok(Body::from_stream(stream))
 }
 
@@ -150,30 +172,45 @@ impl WatchTask {
             return true;
         };
         self.last_rv = self.last_rv.max(event.rv);
-        let value = json!({"type": kind.as_str(), "object": &*event.object});
+        let value = match (event.kind, kind, &event.previous) {
+            // Leaving the selector: the last state the watcher matched, at this event's RV
+            // (as the API server's watch cache does).
+            (EventType::Modified, EventType::Deleted, Some(previous)) => {
+                let mut object = (**previous).clone();
+                object["metadata"]["resourceVersion"] = json!(event.rv.to_string());
+                json!({"type": kind.as_str(), "object": object})
+            }
+            _ => json!({"type": kind.as_str(), "object": &*event.object}),
+        };
         self.send(&value).await
     }
 
     async fn run(mut self, subscription: Result<Subscription, ApiError>) {
+        if self.stream(subscription).await {
+            let _ = self.tx.send(Ok(Bytes::new())).await;
+        }
+    }
+
+    /// Sends the watch's events; true when it ended cleanly (the terminating chunk is due).
+    async fn stream(&mut self, subscription: Result<Subscription, ApiError>) -> bool {
         let mut sub = match subscription {
             Ok(sub) => sub,
             Err(error) => {
                 // Too old: one ERROR event, then a clean end, as the real API does.
                 let event = json!({"type": "ERROR", "object": error.status()});
-                self.send(&event).await;
-                return;
+                return self.send(&event).await;
             }
         };
         for event in std::mem::take(&mut sub.initial) {
             if !self.send_event(&event).await {
-                return;
+                return false;
             }
         }
         if self.initial_end {
             self.last_rv = self.last_rv.max(sub.rv);
             let end = bookmark(self.r, sub.rv, true);
             if !self.send(&end).await {
-                return;
+                return false;
             }
         }
         let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
@@ -185,25 +222,25 @@ impl WatchTask {
                 _ = self.disconnect.changed() => {
                     // An error item makes hyper drop the connection without the last chunk.
                     let _ = self.tx.send(Err(io::Error::other("watch disconnected by test"))).await;
-                    return;
+                    return false;
                 }
-                _ = self.tx.closed() => return,
-                _ = tokio::time::sleep_until(deadline) => return,
+                _ = self.tx.closed() => return false,
+                _ = tokio::time::sleep_until(deadline) => return true,
                 event = sub.live.recv() => match event {
-                    Some(event) => if !self.send_event(&event).await { return },
-                    None => return,
+                    Some(event) => if !self.send_event(&event).await { return false },
+                    None => return true,
                 },
                 _ = tokio::time::sleep_until(next_bookmark), if self.bookmarks => {
                     let rv = self.shared.store.resource_version();
                     // Everything at or below `rv` is already queued: send it first.
                     while let Ok(event) = sub.live.try_recv() {
                         if !self.send_event(&event).await {
-                            return;
+                            return false;
                         }
                     }
                     let rv = rv.max(self.last_rv);
                     if !self.send(&bookmark(self.r, rv, false)).await {
-                        return;
+                        return false;
                     }
                     next_bookmark = Instant::now() + self.shared.bookmark_interval();
                 }

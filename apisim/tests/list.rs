@@ -281,3 +281,22 @@ fn delay_slows_responses() {
     get(s.addr(), "/api/v1/services");
     assert!(start.elapsed() >= std::time::Duration::from_millis(300));
 }
+
+#[test]
+fn non_json_bodies_are_415() {
+    use std::io::{Read, Write};
+    let s = server();
+    let mut stream = std::net::TcpStream::connect(s.addr()).unwrap();
+    stream.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/namespaces/a/services HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/vnd.kubernetes.protobuf\r\nContent-Length: 3\r\n\
+              Connection: close\r\n\r\nk8s",
+        )
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 415"), "{response}");
+    assert!(response.contains("UnsupportedMediaType"), "{response}");
+}
