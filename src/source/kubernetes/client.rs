@@ -16,29 +16,27 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("kubeconfig {path}: {source}")]
-    Kubeconfig {
-        path: String,
-        source: kube::config::KubeconfigError,
-    },
+    /// (Causes are flattened into the message: kube's errors repeat their sources.)
+    #[error("kubeconfig {path}: {reason}")]
+    Kubeconfig { path: String, reason: String },
     #[error("endpoint {url}: not a valid URL: {reason}")]
     Endpoint { url: String, reason: String },
     #[error(
         "no API server configured: not running in a cluster ({0}); give `kubeconfig` or \
          `endpoint` in the kubernetes block, or --from DUMP"
     )]
-    NotInCluster(kube::config::InClusterError),
+    NotInCluster(String),
     #[error("cannot create the API client: {0}")]
-    Client(kube::Error),
+    Client(String),
 }
 
 /// The kube-rs configuration for a `kubernetes` block.
 pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
     let mut config = if let Some(kc) = &k.kubeconfig {
         let path = kc.path.display().to_string();
-        let file = Kubeconfig::read_from(&kc.path).map_err(|source| ClientError::Kubeconfig {
+        let file = Kubeconfig::read_from(&kc.path).map_err(|e| ClientError::Kubeconfig {
             path: path.clone(),
-            source,
+            reason: e.to_string(),
         })?;
         let options = KubeConfigOptions {
             context: kc.context.clone(),
@@ -46,7 +44,10 @@ pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
         };
         kube::Config::from_custom_kubeconfig(file, &options)
             .await
-            .map_err(|source| ClientError::Kubeconfig { path, source })?
+            .map_err(|e| ClientError::Kubeconfig {
+                path,
+                reason: e.to_string(),
+            })?
     } else if let Some(url) = k.endpoints.first() {
         let uri: http::Uri =
             url.parse()
@@ -73,14 +74,14 @@ pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
                     "current-context": "cairn",
                 })
                 .to_string();
-                let kubeconfig = |source| ClientError::Kubeconfig {
+                let kubeconfig = |e: kube::config::KubeconfigError| ClientError::Kubeconfig {
                     path: format!(
                         "tls {} {} {}",
                         tls.cert.display(),
                         tls.key.display(),
                         tls.ca.display()
                     ),
-                    source,
+                    reason: e.to_string(),
                 };
                 let file = Kubeconfig::from_yaml(&yaml).map_err(kubeconfig)?;
                 kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
@@ -89,7 +90,7 @@ pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
             }
         }
     } else {
-        kube::Config::incluster().map_err(ClientError::NotInCluster)?
+        kube::Config::incluster().map_err(|e| ClientError::NotInCluster(e.to_string()))?
     };
     config.connect_timeout = Some(CONNECT_TIMEOUT);
     Ok(config)
@@ -98,5 +99,5 @@ pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
 /// A client for the block's API server.
 pub async fn client(k: &KubernetesConfig) -> Result<kube::Client, ClientError> {
     let config = config(k).await?;
-    kube::Client::try_from(config).map_err(ClientError::Client)
+    kube::Client::try_from(config).map_err(|e| ClientError::Client(e.to_string()))
 }
