@@ -6,3 +6,4 @@ pub mod index;
 pub mod model;
 pub mod names;
 pub mod publish;
+pub mod shards;

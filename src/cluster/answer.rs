@@ -433,7 +433,7 @@ impl Index {
             return NxDomain;
         };
         if self.options.pods == PodMode::Verified
-            && !self.pod_ips.contains(&(ns.into_boxed_str(), ip))
+            && self.pod_ips.get(&(ns.into_boxed_str(), ip)).is_none()
         {
             return NxDomain;
         }

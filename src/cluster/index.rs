@@ -3,16 +3,22 @@
 //! names, reverse map), so that answering is a few hash lookups.
 //!
 //! Written by hand: no library indexes Kubernetes objects for DNS. An index is built once per
-//! change of the cluster state and swapped in atomically by its owner; it is never mutated.
+//! change of the cluster state and swapped in atomically by its owner; it is never mutated. A
+//! change to a few objects derives the next index from the previous one ([`Index::update`]),
+//! sharing everything it did not touch, so the cost follows the change, not the cluster.
 //! Answering lives in `answer`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 
-use super::model::{AddressType, ClusterState, PodPhase, Port, Service, ServiceKind};
+use super::model::{
+    AddressType, ClusterState, EndpointSlice, ObjectKey, Pod, PodPhase, Port, Service, ServiceKind,
+};
 use super::names::{dashed_ip, is_reverse_zone};
+use super::shards::Shards;
 use crate::config::model::{KubernetesConfig, PodMode};
 
 /// A zone of the block, and whether it is a reverse (`in-addr.arpa`/`ip6.arpa`) zone.
@@ -85,17 +91,40 @@ pub struct ReverseEntry {
 /// An apex NS record: target labels below the zone, and its glue addresses.
 #[derive(Clone, Debug)]
 pub struct NameServer {
+    /// (namespace, service) the target is named after; `None` for `ns.dns.<zone>`.
+    pub owner: Option<(Box<str>, Box<str>)>,
     pub labels: Vec<Box<str>>,
     pub glue: Vec<IpAddr>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct NamespaceEntry {
-    pub services: HashMap<Box<str>, ServiceEntry>,
+    pub services: HashMap<Box<str>, Arc<ServiceEntry>>,
+}
+
+/// What a batch of changes touched, so an index can be derived from the previous one by
+/// redoing only that.
+#[derive(Clone, Debug, Default)]
+pub struct Affected {
+    /// Rebuild everything (a namespace changed, or a watch relisted).
+    pub full: bool,
+    /// Services to rebuild, as (namespace, name) keys of the state.
+    pub services: BTreeSet<ObjectKey>,
+    /// (namespace, primary IP) pairs whose pod liveness may have changed.
+    pub pods: BTreeSet<(String, IpAddr)>,
+    /// Every endpoint address of the changed slices, before and after: if one is the server's
+    /// own, the apex NS records may change and the index is rebuilt.
+    pub addresses: Vec<IpAddr>,
+}
+
+impl Affected {
+    pub fn is_empty(&self) -> bool {
+        !self.full && self.services.is_empty() && self.pods.is_empty()
+    }
 }
 
 /// The index of one `kubernetes` block.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Index {
     pub options: IndexOptions,
     /// SOA serial: when the state last changed (opaque to clients).
@@ -103,10 +132,10 @@ pub struct Index {
     /// False until the source has delivered a complete state: NXDOMAIN becomes SERVFAIL.
     pub synced: bool,
     /// Exposed, existing namespaces by lower-case name.
-    pub namespaces: HashMap<Box<str>, NamespaceEntry>,
-    pub reverse: HashMap<IpAddr, ReverseEntry>,
+    pub namespaces: HashMap<Box<str>, Arc<NamespaceEntry>>,
+    pub reverse: Shards<IpAddr, ReverseEntry>,
     /// (namespace, IP) of live pods' primary IPs, for `pods verified`.
-    pub pod_ips: HashSet<(Box<str>, IpAddr)>,
+    pub pod_ips: Shards<(Box<str>, IpAddr), ()>,
     /// The server's own addresses (answers for `ns.dns.<zone>`).
     pub own_ips: Vec<IpAddr>,
     pub nameservers: Vec<NameServer>,
@@ -114,6 +143,31 @@ pub struct Index {
 
 fn lower(s: &str) -> Box<str> {
     s.to_ascii_lowercase().into_boxed_str()
+}
+
+fn options(config: &KubernetesConfig) -> IndexOptions {
+    let mut zones: Vec<Zone> = config
+        .zones
+        .iter()
+        .filter_map(|z| {
+            Name::from_ascii(z).ok().map(|name| Zone {
+                name,
+                reverse: is_reverse_zone(z),
+            })
+        })
+        .collect();
+    zones.sort_by_key(|z| std::cmp::Reverse(z.name.num_labels()));
+    let forward_zone = config
+        .zones
+        .iter()
+        .find(|z| !is_reverse_zone(z))
+        .and_then(|z| Name::from_ascii(z).ok());
+    IndexOptions {
+        zones,
+        forward_zone,
+        ttl: config.ttl,
+        pods: config.pods,
+    }
 }
 
 impl Index {
@@ -126,29 +180,6 @@ impl Index {
         serial: u32,
         synced: bool,
     ) -> Index {
-        let mut zones: Vec<Zone> = config
-            .zones
-            .iter()
-            .filter_map(|z| {
-                Name::from_ascii(z).ok().map(|name| Zone {
-                    name,
-                    reverse: is_reverse_zone(z),
-                })
-            })
-            .collect();
-        zones.sort_by_key(|z| std::cmp::Reverse(z.name.num_labels()));
-        let forward_zone = config
-            .zones
-            .iter()
-            .find(|z| !is_reverse_zone(z))
-            .and_then(|z| Name::from_ascii(z).ok());
-        let options = IndexOptions {
-            zones,
-            forward_zone,
-            ttl: config.ttl,
-            pods: config.pods,
-        };
-
         let mut namespaces: HashMap<Box<str>, NamespaceEntry> = state
             .namespaces
             .values()
@@ -162,9 +193,28 @@ impl Index {
             .map(|ns| (lower(&ns.name), NamespaceEntry::default()))
             .collect();
 
-        let all_services = build_services(state, config);
+        // Slices by the service they belong to, in slice-key order.
+        let mut slices: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
+        for slice in state.endpoint_slices.values() {
+            if let Some(service) = slice.service.as_deref() {
+                slices
+                    .entry((slice.namespace.as_str(), service))
+                    .or_default()
+                    .push(slice);
+            }
+        }
+        let all_services: Vec<(ServiceEntry, bool)> = state
+            .services
+            .values()
+            .filter_map(|svc| {
+                let own = slices
+                    .get(&(svc.namespace.as_str(), svc.name.as_str()))
+                    .map_or(&[][..], Vec::as_slice);
+                service_entry(svc, own, config)
+            })
+            .collect();
         let nameservers = name_servers(&all_services, own_ips);
-        let mut reverse: HashMap<IpAddr, ReverseEntry> = HashMap::new();
+        let mut reverse = Shards::default();
         for (svc, exposed) in all_services {
             if !exposed {
                 continue;
@@ -172,114 +222,234 @@ impl Index {
             let Some(ns) = namespaces.get_mut(&svc.namespace) else {
                 continue;
             };
-            if let EntryKind::ClusterIp(ips) = &svc.kind {
-                for ip in ips {
-                    let r = reverse.entry(*ip).or_default();
-                    r.services.push((svc.namespace.clone(), svc.name.clone()));
-                }
-            }
-            for ep in svc.endpoints() {
-                let r = reverse.entry(ep.ip).or_default();
-                let item = (ep.label.clone(), svc.namespace.clone(), svc.name.clone());
-                if !r.endpoints.contains(&item) {
-                    r.endpoints.push(item);
-                }
-            }
-            ns.services.insert(svc.name.clone(), svc);
+            add_reverse(&mut reverse, &svc);
+            ns.services.insert(svc.name.clone(), Arc::new(svc));
         }
 
-        let pod_ips = if config.pods == PodMode::Verified {
-            state
-                .pods
-                .values()
-                .filter(|p| {
-                    !p.deleting
-                        && !matches!(
-                            p.phase,
-                            PodPhase::Succeeded | PodPhase::Failed | PodPhase::Unknown
-                        )
-                })
-                .filter_map(|p| p.ips.first().map(|ip| (lower(&p.namespace), *ip)))
-                .collect()
-        } else {
-            HashSet::new()
-        };
+        let mut pod_ips = Shards::default();
+        if config.pods == PodMode::Verified {
+            for pod in state.pods.values().filter(|p| pod_is_live(p)) {
+                if let Some(ip) = pod.ips.first() {
+                    pod_ips.insert((lower(&pod.namespace), *ip), ());
+                }
+            }
+        }
 
         Index {
-            options,
+            options: options(config),
             serial,
             synced,
-            namespaces,
+            namespaces: namespaces
+                .into_iter()
+                .map(|(k, v)| (k, Arc::new(v)))
+                .collect(),
             reverse,
             pod_ips,
             own_ips: own_ips.to_vec(),
             nameservers,
         }
     }
-}
 
-/// Every Service as an entry, paired with whether the block's `labels` filter exposes it (the apex
-/// NS computation looks at every service, exposed or not, as CoreDNS does).
-fn build_services(state: &ClusterState, config: &KubernetesConfig) -> Vec<(ServiceEntry, bool)> {
-    // Group ready endpoints by service.
-    let mut groups: HashMap<(&str, &str), Vec<EndpointGroup>> = HashMap::new();
-    if !config.noendpoints {
-        for slice in state.endpoint_slices.values() {
-            let Some(service_name) = slice.service.as_deref() else {
-                continue;
-            };
-            if slice.address_type == AddressType::Fqdn {
-                continue;
-            }
-            let Some(service) = state
-                .services
-                .get(&(slice.namespace.clone(), service_name.to_string()))
-            else {
-                continue;
-            };
-            let endpoints = slice
-                .endpoints
-                .iter()
-                .filter(|ep| ep.ready || service.publish_not_ready)
-                .flat_map(|ep| {
-                    ep.addresses.iter().map(move |ip| EndpointAddr {
-                        label: endpoint_label(ep, *ip, config.endpoint_pod_names),
-                        ip: *ip,
-                    })
-                })
-                .collect();
-            groups
-                .entry((slice.namespace.as_str(), service_name))
-                .or_default()
-                .push(EndpointGroup {
-                    ports: slice.ports.clone(),
-                    endpoints,
-                });
+    /// The index for `state` after the changes in `affected`, derived from `self` (the index of
+    /// the state before them) by redoing only what they touch. Falls back to a full build for
+    /// changes that reach everything (namespaces, relists, the server's own endpoints).
+    pub fn update(
+        &self,
+        state: &ClusterState,
+        config: &KubernetesConfig,
+        affected: &Affected,
+        serial: u32,
+        synced: bool,
+    ) -> Index {
+        if affected.full || self.affects_name_servers(state, affected) {
+            return Index::build(state, config, &self.own_ips, serial, synced);
         }
+        let mut next = self.clone();
+        next.serial = serial;
+        next.synced = synced;
+        for key in &affected.services {
+            next.update_service(state, config, key);
+        }
+        if config.pods == PodMode::Verified {
+            for (ns, ip) in &affected.pods {
+                let live = state
+                    .pods
+                    .range((ns.clone(), String::new())..)
+                    .take_while(|((pod_ns, _), _)| pod_ns == ns)
+                    .any(|(_, p)| pod_is_live(p) && p.ips.first() == Some(ip));
+                let key = (lower(ns), *ip);
+                if live {
+                    next.pod_ips.insert(key, ());
+                } else {
+                    next.pod_ips.remove(&key);
+                }
+            }
+        }
+        next
     }
 
+    /// Whether the apex NS records may change: a changed slice holds one of the server's own
+    /// addresses, or a changed service names the server now or may name it after the change.
+    fn affects_name_servers(&self, state: &ClusterState, affected: &Affected) -> bool {
+        let own = |ip: &IpAddr| self.own_ips.contains(ip);
+        affected.addresses.iter().any(own)
+            || affected.services.iter().any(|(ns, name)| {
+                let named = self.nameservers.iter().any(|n| {
+                    n.owner
+                        .as_ref()
+                        .is_some_and(|(o_ns, o_name)| **o_ns == *ns && **o_name == *name)
+                });
+                named
+                    || slices_of(state, ns, name)
+                        .iter()
+                        .any(|s| s.endpoints.iter().any(|ep| ep.addresses.iter().any(own)))
+            })
+    }
+
+    fn update_service(&mut self, state: &ClusterState, config: &KubernetesConfig, key: &ObjectKey) {
+        let ns_key = lower(&key.0);
+        let name_key = lower(&key.1);
+        let Some(namespace) = self.namespaces.get_mut(&ns_key) else {
+            return; // not exposed, or does not exist: nothing of it is served
+        };
+        if let Some(old) = namespace.services.get(&name_key).cloned() {
+            remove_reverse(&mut self.reverse, &old);
+            Arc::make_mut(namespace).services.remove(&name_key);
+        }
+        let Some(svc) = state.services.get(key) else {
+            return;
+        };
+        let own = slices_of(state, &key.0, &key.1);
+        if let Some((entry, true)) = service_entry(svc, &own, config) {
+            add_reverse(&mut self.reverse, &entry);
+            Arc::make_mut(namespace)
+                .services
+                .insert(entry.name.clone(), Arc::new(entry));
+        }
+    }
+}
+
+/// The slices of service `ns/name`, in slice-key order.
+fn slices_of<'s>(state: &'s ClusterState, ns: &str, name: &str) -> Vec<&'s EndpointSlice> {
     state
-        .services
-        .values()
-        .filter_map(|svc| {
-            let groups = groups
-                .remove(&(svc.namespace.as_str(), svc.name.as_str()))
-                .unwrap_or_default();
-            let entry = service_entry(svc, groups);
-            let has_ready = entry.endpoints().next().is_some();
-            if config.ignore_empty_service
-                && matches!(entry.kind, EntryKind::ClusterIp(_))
-                && !has_ready
-            {
-                return None;
-            }
-            let exposed = config
-                .labels
-                .as_ref()
-                .is_none_or(|sel| sel.matches(&svc.labels));
-            Some((entry, exposed))
-        })
+        .endpoint_slices
+        .range((ns.to_string(), String::new())..)
+        .take_while(|((slice_ns, _), _)| slice_ns == ns)
+        .map(|(_, slice)| slice)
+        .filter(|slice| slice.service.as_deref() == Some(name))
         .collect()
+}
+
+fn pod_is_live(p: &Pod) -> bool {
+    !p.deleting
+        && !matches!(
+            p.phase,
+            PodPhase::Succeeded | PodPhase::Failed | PodPhase::Unknown
+        )
+}
+
+/// Adds what `svc` contributes to the reverse map: its ClusterIPs (service owners kept in name
+/// order, the first wins) and its endpoints (kept sorted).
+fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
+    let owner = (svc.namespace.clone(), svc.name.clone());
+    if let EntryKind::ClusterIp(ips) = &svc.kind {
+        for ip in ips {
+            let r = reverse.shard_mut(ip).entry(*ip).or_default();
+            if let Err(at) = r.services.binary_search(&owner) {
+                r.services.insert(at, owner.clone());
+            }
+        }
+    }
+    for ep in svc.endpoints() {
+        let r = reverse.shard_mut(&ep.ip).entry(ep.ip).or_default();
+        let item = (ep.label.clone(), svc.namespace.clone(), svc.name.clone());
+        if let Err(at) = r
+            .endpoints
+            .binary_search_by(|e| reverse_order(e).cmp(&reverse_order(&item)))
+        {
+            r.endpoints.insert(at, item);
+        }
+    }
+}
+
+/// Endpoint PTRs sort by (namespace, service, endpoint name).
+fn reverse_order(e: &(Box<str>, Box<str>, Box<str>)) -> (&str, &str, &str) {
+    (&e.1, &e.2, &e.0)
+}
+
+fn remove_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
+    let mut ips: Vec<IpAddr> = svc.endpoints().map(|ep| ep.ip).collect();
+    if let EntryKind::ClusterIp(cluster_ips) = &svc.kind {
+        ips.extend(cluster_ips);
+    }
+    for ip in ips {
+        if reverse.get(&ip).is_none() {
+            continue;
+        }
+        let shard = reverse.shard_mut(&ip);
+        if let Some(r) = shard.get_mut(&ip) {
+            r.services
+                .retain(|(ns, name)| !(*ns == svc.namespace && *name == svc.name));
+            r.endpoints
+                .retain(|(_, ns, name)| !(*ns == svc.namespace && *name == svc.name));
+            if r.services.is_empty() && r.endpoints.is_empty() {
+                shard.remove(&ip);
+            }
+        }
+    }
+}
+
+/// A Service's entry from its own slices (in slice-key order), paired with whether the block's
+/// `labels` filter exposes it (the apex NS computation looks at every service, exposed or not,
+/// as CoreDNS does). `None` when `ignore empty_service` hides it.
+fn service_entry(
+    svc: &Service,
+    slices: &[&EndpointSlice],
+    config: &KubernetesConfig,
+) -> Option<(ServiceEntry, bool)> {
+    let groups = if config.noendpoints {
+        Vec::new()
+    } else {
+        slices
+            .iter()
+            .filter(|slice| slice.address_type != AddressType::Fqdn)
+            .map(|slice| EndpointGroup {
+                ports: slice.ports.clone(),
+                endpoints: slice
+                    .endpoints
+                    .iter()
+                    .filter(|ep| ep.ready || svc.publish_not_ready)
+                    .flat_map(|ep| {
+                        ep.addresses.iter().map(move |ip| EndpointAddr {
+                            label: endpoint_label(ep, *ip, config.endpoint_pod_names),
+                            ip: *ip,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    let kind = match &svc.kind {
+        ServiceKind::ClusterIp(ips) => EntryKind::ClusterIp(ips.clone()),
+        ServiceKind::Headless => EntryKind::Headless,
+        ServiceKind::ExternalName(target) => EntryKind::ExternalName(external_target(target)),
+    };
+    let entry = ServiceEntry {
+        name: lower(&svc.name),
+        namespace: lower(&svc.namespace),
+        kind,
+        ports: svc.ports.clone(),
+        groups,
+    };
+    let has_ready = entry.endpoints().next().is_some();
+    if config.ignore_empty_service && matches!(entry.kind, EntryKind::ClusterIp(_)) && !has_ready {
+        return None;
+    }
+    let exposed = config
+        .labels
+        .as_ref()
+        .is_none_or(|sel| sel.matches(&svc.labels));
+    Some((entry, exposed))
 }
 
 fn endpoint_label(ep: &super::model::Endpoint, ip: IpAddr, endpoint_pod_names: bool) -> Box<str> {
@@ -296,21 +466,6 @@ fn endpoint_label(ep: &super::model::Endpoint, ip: IpAddr, endpoint_pod_names: b
         }
     }
     dashed_ip(ip).into_boxed_str()
-}
-
-fn service_entry(svc: &Service, groups: Vec<EndpointGroup>) -> ServiceEntry {
-    let kind = match &svc.kind {
-        ServiceKind::ClusterIp(ips) => EntryKind::ClusterIp(ips.clone()),
-        ServiceKind::Headless => EntryKind::Headless,
-        ServiceKind::ExternalName(target) => EntryKind::ExternalName(external_target(target)),
-    };
-    ServiceEntry {
-        name: lower(&svc.name),
-        namespace: lower(&svc.namespace),
-        kind,
-        ports: svc.ports.clone(),
-        groups,
-    }
 }
 
 /// The CNAME target of an ExternalName, fully qualified; `None` for an IP address or a name that
@@ -336,10 +491,12 @@ fn name_servers(services: &[(ServiceEntry, bool)], own_ips: &[IpAddr]) -> Vec<Na
         for ep in svc.endpoints().filter(|ep| own_ips.contains(&ep.ip)) {
             let ns = match &svc.kind {
                 EntryKind::ClusterIp(ips) => NameServer {
+                    owner: Some((svc.namespace.clone(), svc.name.clone())),
                     labels: vec![svc.name.clone(), svc.namespace.clone(), "svc".into()],
                     glue: ips.clone(),
                 },
                 EntryKind::Headless => NameServer {
+                    owner: Some((svc.namespace.clone(), svc.name.clone())),
                     labels: vec![
                         ep.label.clone(),
                         svc.name.clone(),
@@ -357,9 +514,13 @@ fn name_servers(services: &[(ServiceEntry, bool)], own_ips: &[IpAddr]) -> Vec<Na
     }
     if out.is_empty() {
         out.push(NameServer {
+            owner: None,
             labels: vec!["ns".into(), "dns".into()],
             glue: own_ips.to_vec(),
         });
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use super::index::Index;
+use super::index::{Affected, Index};
 use super::model::ClusterState;
 use crate::config::model::KubernetesConfig;
 
@@ -60,6 +60,19 @@ impl Publisher {
         for cell in &self.cells {
             let index = Index::build(state, &cell.config, &cell.own_ips, serial, synced);
             cell.current.store(Arc::new(index));
+        }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Derives every index from the current one after the changes in `affected` (the current
+    /// indexes must describe the state before them), and swaps them in.
+    pub fn update(&self, state: &ClusterState, affected: &Affected, serial: u32, synced: bool) {
+        for cell in &self.cells {
+            let next = cell
+                .current
+                .load()
+                .update(state, &cell.config, affected, serial, synced);
+            cell.current.store(Arc::new(next));
         }
         self.generation.fetch_add(1, Ordering::Release);
     }

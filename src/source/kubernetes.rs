@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch as latch};
 
+use crate::cluster::index::Affected;
 use crate::cluster::model::ClusterState;
 use crate::cluster::publish::Publisher;
 use crate::config::model::{KubernetesConfig, PodMode};
@@ -122,11 +123,13 @@ async fn own_state(
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
+        let mut affected = Affected::default();
         for arrival in batch {
             oldest = oldest.min(arrival.at);
             if matches!(arrival.change, change::Change::Relisted(..)) {
                 listed.insert(arrival.scope.clone());
             }
+            change::note(&state, &arrival.change, &mut affected);
             change::apply(&mut state, arrival.change);
             changes += 1;
         }
@@ -140,7 +143,7 @@ async fn own_state(
                 "initial sync complete"
             );
         }
-        publisher.publish(&state, crate::server::serial_now(), synced);
+        publisher.update(&state, &affected, crate::server::serial_now(), synced);
         let programming = oldest.elapsed();
         tracing::debug!(?programming, "published");
         status.send_replace(SourceStatus {

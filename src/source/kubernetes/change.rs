@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::cluster::index::Affected;
 use crate::cluster::model::{ClusterState, EndpointSlice, Namespace, ObjectKey, Pod, Service};
 
 /// One slim object of any watched kind.
@@ -80,6 +81,53 @@ fn replace<T>(
         Some(ns) => map.retain(|(object_ns, _), _| object_ns != ns),
     }
     map.extend(fresh);
+}
+
+/// Adds to `affected` what `change` will touch; call it before applying the change to `state`
+/// (a slice's old service and addresses are read from there).
+pub fn note(state: &ClusterState, change: &Change, affected: &mut Affected) {
+    match change {
+        Change::Relisted(..)
+        | Change::Applied(Object::Namespace(_))
+        | Change::Deleted(Kind::Namespace, _) => affected.full = true,
+        Change::Applied(Object::Service(s)) => {
+            affected.services.insert(key(&s.namespace, &s.name));
+        }
+        Change::Deleted(Kind::Service, k) => {
+            affected.services.insert(k.clone());
+        }
+        Change::Applied(Object::EndpointSlice(new)) => {
+            let k = key(&new.namespace, &new.name);
+            note_slice(state.endpoint_slices.get(&k), affected);
+            note_slice(Some(new), affected);
+        }
+        Change::Deleted(Kind::EndpointSlice, k) => {
+            note_slice(state.endpoint_slices.get(k), affected);
+        }
+        Change::Applied(Object::Pod(new)) => {
+            let k = key(&new.namespace, &new.name);
+            note_pod(state.pods.get(&k), affected);
+            note_pod(Some(new), affected);
+        }
+        Change::Deleted(Kind::Pod, k) => note_pod(state.pods.get(k), affected),
+    }
+}
+
+fn note_slice(slice: Option<&EndpointSlice>, affected: &mut Affected) {
+    let Some(slice) = slice else { return };
+    if let Some(service) = &slice.service {
+        affected.services.insert(key(&slice.namespace, service));
+    }
+    for ep in &slice.endpoints {
+        affected.addresses.extend(&ep.addresses);
+    }
+}
+
+fn note_pod(pod: Option<&Pod>, affected: &mut Affected) {
+    if let Some(ip) = pod.and_then(|p| p.ips.first()) {
+        let p = pod.map(|p| p.namespace.clone()).unwrap_or_default();
+        affected.pods.insert((p, *ip));
+    }
 }
 
 /// Applies `change` to `state`.
