@@ -10,6 +10,7 @@
 
 pub mod change;
 pub mod client;
+pub mod latency;
 pub mod watch;
 
 use std::collections::BTreeSet;
@@ -28,6 +29,8 @@ use watch::WatchSpec;
 /// What a running source reports to the rest of Cairn.
 #[derive(Clone, Debug, Default)]
 pub struct SourceStatus {
+    /// Arrival-to-served time of every change (shared; the source keeps recording into it).
+    pub programming: Arc<latency::ProgrammingLatency>,
     /// Every watch has delivered a complete list at least once.
     pub synced: bool,
     /// Changes applied since start.
@@ -95,13 +98,20 @@ pub fn start(
     publisher: Publisher,
 ) -> latch::Receiver<SourceStatus> {
     let (status_tx, status_rx) = latch::channel(SourceStatus::default());
+    let programming = status_rx.borrow().programming.clone();
     let (tx, rx) = mpsc::channel(4096);
     let wanted: BTreeSet<Scope> = specs.iter().map(|s| s.scope.clone()).collect();
     for spec in specs {
         tokio::spawn(watch::run(client.clone(), spec, tx.clone()));
     }
     drop(tx);
-    tokio::spawn(own_state(rx, wanted, publisher, Arc::new(status_tx)));
+    tokio::spawn(own_state(
+        rx,
+        wanted,
+        publisher,
+        Arc::new(status_tx),
+        programming,
+    ));
     status_rx
 }
 
@@ -112,20 +122,20 @@ async fn own_state(
     wanted: BTreeSet<Scope>,
     publisher: Publisher,
     status: Arc<latch::Sender<SourceStatus>>,
+    programming: Arc<latency::ProgrammingLatency>,
 ) {
     let mut state = ClusterState::default();
     let mut listed: BTreeSet<Scope> = BTreeSet::new();
     let mut changes = 0u64;
     let mut synced = false;
     while let Some(first) = rx.recv().await {
-        let mut oldest: Instant = first.at;
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
         let mut affected = Affected::default();
+        let arrivals: Vec<Instant> = batch.iter().map(|a| a.at).collect();
         for arrival in batch {
-            oldest = oldest.min(arrival.at);
             if matches!(arrival.change, change::Change::Relisted(..)) {
                 listed.insert(arrival.scope.clone());
             }
@@ -144,12 +154,18 @@ async fn own_state(
             );
         }
         publisher.update(&state, &affected, crate::server::serial_now(), synced);
-        let programming = oldest.elapsed();
-        tracing::debug!(?programming, "published");
+        let mut slowest = Duration::ZERO;
+        for at in arrivals {
+            let latency = at.elapsed();
+            programming.record(latency);
+            slowest = slowest.max(latency);
+        }
+        tracing::debug!(?slowest, "published");
         status.send_replace(SourceStatus {
+            programming: programming.clone(),
             synced,
             changes,
-            last_programming: Some(programming),
+            last_programming: Some(slowest),
         });
     }
 }
