@@ -90,16 +90,17 @@ pub fn default_config(listen: SocketAddr, zone: &str) -> Config {
     } else {
         vec![listen.ip()]
     };
-    Config {
-        servers: vec![ServerBlock {
-            zones: vec![ServerZone {
-                zone: ".".to_string(),
-                port: listen.port(),
-            }],
-            location: location.clone(),
-            bind,
-            kubernetes: Some(KubernetesConfig::with_zones(zones, location)),
+    let mut block = ServerBlock::new(
+        vec![ServerZone {
+            zone: ".".to_string(),
+            port: listen.port(),
         }],
+        location.clone(),
+    );
+    block.bind = bind;
+    block.kubernetes = Some(KubernetesConfig::with_zones(zones, location));
+    Config {
+        servers: vec![block],
     }
 }
 

@@ -35,15 +35,13 @@ pub fn interpret(raw: &RawBlock, file: &Path) -> Result<ServerBlock, ConfigError
             zones.push(sz);
         }
     }
-    let mut block = ServerBlock {
+    let mut block = ServerBlock::new(
         zones,
-        location: Location {
+        Location {
             file: file.to_path_buf(),
             line: raw.line,
         },
-        bind: Vec::new(),
-        kubernetes: None,
-    };
+    );
     for d in &raw.directives {
         directive(&mut block, d, file)?;
     }

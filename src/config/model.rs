@@ -46,6 +46,43 @@ pub struct ServerBlock {
     pub bind: Vec<IpAddr>,
     /// The `kubernetes` plugin, when the block has one.
     pub kubernetes: Option<KubernetesConfig>,
+    pub forward: Option<ForwardConfig>,
+    pub cache: Option<CacheConfig>,
+    pub hosts: Option<HostsConfig>,
+    /// `errors`: log every error answer (SERVFAIL from a plugin) once.
+    pub errors: bool,
+    pub log: Option<LogConfig>,
+    pub health: Option<HealthConfig>,
+    pub ready: Option<HttpListener>,
+    pub prometheus: Option<HttpListener>,
+    /// `loop`: detect forwarding loops.
+    pub loop_detect: bool,
+    pub reload: Option<ReloadConfig>,
+    /// `loadbalance [round_robin]`: shuffle A/AAAA records in answers.
+    pub loadbalance: bool,
+}
+
+impl ServerBlock {
+    /// A block with these zones and no plugins.
+    pub fn new(zones: Vec<ServerZone>, location: Location) -> Self {
+        ServerBlock {
+            zones,
+            location,
+            bind: Vec::new(),
+            kubernetes: None,
+            forward: None,
+            cache: None,
+            hosts: None,
+            errors: false,
+            log: None,
+            health: None,
+            ready: None,
+            prometheus: None,
+            loop_detect: false,
+            reload: None,
+            loadbalance: false,
+        }
+    }
 }
 
 /// `pods disabled|insecure|verified`.
@@ -173,4 +210,138 @@ impl std::fmt::Display for LabelSelector {
             .collect();
         f.write_str(&parts.join(","))
     }
+}
+
+/// `forward FROM TO... { options }`: send queries for `from` to upstream servers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardConfig {
+    pub location: Location,
+    /// The zone forwarded (lower-case FQDN; "." for everything).
+    pub from: String,
+    /// Upstream addresses, in order; `/etc/resolv.conf`-style files are expanded to their
+    /// `nameserver` lines at parse time (port 53 unless given).
+    pub to: Vec<std::net::SocketAddr>,
+    /// `except ZONE...`: names not forwarded (lower-case FQDNs).
+    pub except: Vec<String>,
+    pub force_tcp: bool,
+    pub prefer_udp: bool,
+    /// `expire DUR`: idle upstream connections are closed after this (default 10 s).
+    pub expire: Duration,
+    /// `max_fails N`: consecutive failed health checks before an upstream is down (default 2;
+    /// 0 never marks it down).
+    pub max_fails: u32,
+    /// `health_check DUR [no_rec] [domain NAME]` (default 0.5 s, RD set, `.`).
+    pub health_check: Duration,
+    pub health_check_no_rec: bool,
+    pub health_check_domain: String,
+    pub policy: ForwardPolicy,
+    /// `max_concurrent N`: queries beyond this many in flight are REFUSED.
+    pub max_concurrent: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardPolicy {
+    #[default]
+    Random,
+    RoundRobin,
+    Sequential,
+}
+
+/// `cache [TTL] [ZONES...] { options }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheConfig {
+    pub location: Location,
+    /// Zones cached (lower-case FQDNs); empty means the server block's zones.
+    pub zones: Vec<String>,
+    pub success: CacheClass,
+    pub denial: CacheClass,
+    /// `disable success|denial [ZONES...]`: `Some(vec![])` disables the class everywhere.
+    pub disable_success: Option<Vec<String>>,
+    pub disable_denial: Option<Vec<String>>,
+    pub prefetch: Option<Prefetch>,
+    /// `serve_stale [DUR] [immediate|verify]` (RFC 8767); default 1 h, immediate.
+    pub serve_stale: Option<ServeStale>,
+    pub keepttl: bool,
+}
+
+/// One class of cached answers (`success` or `denial`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheClass {
+    /// Maximum entries (default 9984).
+    pub capacity: usize,
+    /// Maximum TTL in seconds (default 3600 for success, 1800 for denial; `cache TTL` sets both).
+    pub max_ttl: u32,
+    /// Minimum TTL in seconds (default 5).
+    pub min_ttl: u32,
+}
+
+/// `prefetch AMOUNT [DURATION] [PERCENTAGE%]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prefetch {
+    /// Hits within `duration` that make an entry worth prefetching (default 1).
+    pub amount: u32,
+    /// Default 1 minute.
+    pub duration: Duration,
+    /// Prefetch when this share of the TTL is left (default 10).
+    pub percentage: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeStale {
+    pub duration: Duration,
+    /// `verify`: ask upstream first and serve stale only if that fails.
+    pub verify: bool,
+}
+
+/// `hosts [FILE [ZONES...]] { options }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostsConfig {
+    pub location: Location,
+    /// Default `/etc/hosts`.
+    pub file: PathBuf,
+    /// Zones answered (lower-case FQDNs); empty means the server block's zones.
+    pub zones: Vec<String>,
+    /// Lines given inline in the block, in hosts-file syntax.
+    pub inline: Vec<String>,
+    /// Default 3600.
+    pub ttl: u32,
+    /// Re-read interval (default 5 s; zero disables).
+    pub reload: Duration,
+    pub fallthrough: Option<Vec<String>>,
+    pub no_reverse: bool,
+}
+
+/// `health [ADDR] { lameduck DUR }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthConfig {
+    pub location: Location,
+    /// Default `:8080` (all addresses).
+    pub addr: std::net::SocketAddr,
+    pub lameduck: Duration,
+}
+
+/// `ready [ADDR]` and `prometheus [ADDR]`: an HTTP listener.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpListener {
+    pub location: Location,
+    /// `ready` default `:8181`; `prometheus` default `localhost:9153`.
+    pub addr: std::net::SocketAddr,
+}
+
+/// `reload [INTERVAL] [JITTER]` (defaults 30 s and 15 s).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReloadConfig {
+    pub location: Location,
+    pub interval: Duration,
+    pub jitter: Duration,
+}
+
+/// `log [NAMES...] [FORMAT] { class CLASSES }`: CoreDNS's log line for every query (or the
+/// classes given: all, denial, error, success).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    pub location: Location,
+    /// Names (lower-case FQDNs) logged; empty means all.
+    pub names: Vec<String>,
+    pub classes: Vec<String>,
 }
