@@ -8,5 +8,6 @@
 pub mod cluster;
 pub mod config;
 pub mod dns;
+pub mod metrics;
 pub mod server;
 pub mod source;
