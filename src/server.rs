@@ -5,7 +5,9 @@
 //! block and answers from them. Port 0 picks one ephemeral port shared by UDP and TCP.
 
 pub mod answer_cache;
+pub mod chain;
 pub mod handler;
+pub mod plugins;
 pub mod tcp;
 pub mod udp;
 
@@ -15,9 +17,13 @@ use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 
+use crate::cache::Cache;
 use crate::cluster::model::ClusterState;
 use crate::cluster::publish::Publisher;
 use crate::config::model::Config;
+use crate::forward::Forwarder;
+use crate::metrics::Metrics;
+use chain::{Chain, Kubernetes};
 use handler::{Block, Handler};
 
 /// Errors that stop the server from starting.
@@ -28,7 +34,7 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot start the TCP runtime: {0}")]
+    #[error("cannot start the I/O runtime: {0}")]
     Runtime(std::io::Error),
 }
 
@@ -37,12 +43,20 @@ pub struct RunningServer {
     addrs: Vec<SocketAddr>,
     publisher: Publisher,
     stop: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+    /// TCP listeners, upstream traffic and health checks run here.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl RunningServer {
     /// One address per listener (UDP and TCP share it), in the order of the Corefile's blocks.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Publishes a new cluster state to every `kubernetes` block.
@@ -54,6 +68,9 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -113,14 +130,18 @@ fn bind_listener(
 /// it (through [`Prepared::publisher`]) before it starts answering.
 pub struct Prepared {
     publisher: Publisher,
+    forwarders: Vec<Arc<Forwarder>>,
+    metrics: Arc<Metrics>,
     /// Listening address -> the blocks it serves, in Corefile order.
     listeners: Vec<((IpAddr, u16), Vec<Block>)>,
 }
 
-/// Builds the handler chain and one index per `kubernetes` block from `state`.
+/// Builds the handler chains and one index per `kubernetes` block from `state`.
 pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     let serial = serial_now();
+    let metrics = Arc::new(Metrics::new());
     let mut publisher = Publisher::default();
+    let mut forwarders = Vec::new();
     let mut listeners: Vec<((IpAddr, u16), Vec<Block>)> = Vec::new();
     for block in config.servers {
         let zones: Vec<Name> = block
@@ -128,9 +149,39 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
             .iter()
             .filter_map(|z| Name::from_ascii(&z.zone).ok())
             .collect();
-        let kubernetes = block
-            .kubernetes
-            .map(|k| publisher.add(k, own_ips(&block.bind), state, serial, synced));
+        let first_port = block.zones.first().map_or(53, |z| z.port);
+        let first_ip = block
+            .bind
+            .first()
+            .copied()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let server_label = format!("dns://{}", SocketAddr::new(first_ip, first_port));
+        let names = |zs: &[String]| -> Vec<Name> {
+            zs.iter().filter_map(|z| Name::from_ascii(z).ok()).collect()
+        };
+        let kubernetes = block.kubernetes.map(|k| {
+            let fallthrough = k.fallthrough.as_deref().map(names);
+            Kubernetes {
+                cell: publisher.add(k, own_ips(&block.bind), state, serial, synced),
+                fallthrough,
+            }
+        });
+        let forward = block.forward.map(|f| Forwarder::new(f, metrics.clone()));
+        forwarders.extend(forward.clone());
+        let cache = block
+            .cache
+            .map(|c| Arc::new(Cache::new(c, server_label.clone(), metrics.clone())));
+        let chain = Arc::new(Chain {
+            zones: zones.clone(),
+            server_label,
+            kubernetes,
+            cache,
+            forward,
+            loadbalance: block.loadbalance,
+            errors: block.errors,
+            log: block.log,
+            metrics: metrics.clone(),
+        });
         let binds = if block.bind.is_empty() {
             vec![
                 IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -150,10 +201,10 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
                     }
                 };
                 let blocks = &mut listeners[at].1;
-                if !blocks.iter().any(|b| b.zones == zones) {
+                if !blocks.iter().any(|b| Arc::ptr_eq(&b.chain, &chain)) {
                     blocks.push(Block {
                         zones: zones.clone(),
-                        kubernetes: kubernetes.clone(),
+                        chain: chain.clone(),
                     });
                 }
             }
@@ -162,6 +213,8 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     Prepared {
         publisher,
         listeners,
+        forwarders,
+        metrics,
     }
 }
 
@@ -181,12 +234,22 @@ impl Prepared {
         let Prepared {
             publisher,
             listeners,
+            forwarders,
+            metrics,
         } = self;
         let stop = Arc::new(AtomicBool::new(false));
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("cairn-io")
             .enable_all()
             .build()
             .map_err(ServerError::Runtime)?;
+        {
+            let _entered = runtime.enter();
+            for forwarder in &forwarders {
+                forwarder.start();
+            }
+        }
         let mut tcp_listeners = Vec::new();
         let mut addrs = Vec::new();
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -213,6 +276,7 @@ impl Prepared {
                     handler.clone(),
                     publisher.generation(),
                     stop.clone(),
+                    runtime.handle().clone(),
                 )
                 .map_err(bind_err)?;
             }
@@ -220,27 +284,21 @@ impl Prepared {
             tracing::info!(%addr, "listening on UDP and TCP");
             addrs.push(addr);
         }
-        std::thread::Builder::new()
-            .name("cairn-tcp".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let mut tasks = Vec::new();
-                    for (listener, handler) in tcp_listeners {
-                        match tokio::net::TcpListener::from_std(listener) {
-                            Ok(l) => tasks.push(tokio::spawn(tcp::serve(l, handler))),
-                            Err(err) => tracing::error!(%err, "cannot serve TCP"),
-                        }
-                    }
-                    for task in tasks {
-                        let _ = task.await;
-                    }
-                });
-            })
-            .map_err(ServerError::Runtime)?;
+        for (listener, handler) in tcp_listeners {
+            let _entered = runtime.enter();
+            match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => {
+                    runtime.spawn(tcp::serve(l, handler));
+                }
+                Err(err) => tracing::error!(%err, "cannot serve TCP"),
+            }
+        }
         Ok(RunningServer {
             addrs,
             publisher,
             stop,
+            metrics,
+            runtime: Some(runtime),
         })
     }
 }

@@ -29,6 +29,9 @@ pub struct Answer {
     pub answers: Vec<Record>,
     pub authorities: Vec<Record>,
     pub additionals: Vec<Record>,
+    /// An A/AAAA answer that ends in a CNAME to a name outside this index's zones (an
+    /// ExternalName): the target's records are the upstream's to give.
+    pub chase: Option<Name>,
 }
 
 /// The outcome of a lookup before the SOA is attached.
@@ -88,7 +91,15 @@ impl Index {
         } else {
             self.lookup(&query, 0)
         };
-        Some(self.finish(&query, outcome))
+        let mut answer = self.finish(&query, outcome);
+        if matches!(qtype, RecordType::A | RecordType::AAAA) {
+            if let Some(RData::CNAME(CNAME(target))) = answer.answers.last().map(|r| &r.data) {
+                if !self.serves(target) {
+                    answer.chase = Some(target.clone());
+                }
+            }
+        }
+        Some(answer)
     }
 
     /// Splits `qname` around the longest zone of this index that contains it.
@@ -117,6 +128,7 @@ impl Index {
                 answers,
                 authorities: Vec::new(),
                 additionals,
+                chase: None,
             },
             Outcome::Refused => Answer {
                 rcode: ResponseCode::Refused,
@@ -133,6 +145,7 @@ impl Index {
                     answers: Vec::new(),
                     authorities: vec![self.soa(&q.zone)],
                     additionals: Vec::new(),
+                    chase: None,
                 }
             }
         }

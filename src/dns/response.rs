@@ -12,6 +12,9 @@ use super::request::{Incoming, Request, ADVERTISED_UDP_PAYLOAD};
 pub struct Sections {
     pub rcode: ResponseCode,
     pub authoritative: bool,
+    pub recursion_available: bool,
+    /// Passed on from upstream: the answer is incomplete (TC).
+    pub truncated: bool,
     pub answers: Vec<Record>,
     pub authorities: Vec<Record>,
     pub additionals: Vec<Record>,
@@ -45,6 +48,8 @@ pub fn encode(request: &Request, sections: Sections, limit: usize, out: &mut Vec
         req.checking_disabled,
     );
     m.metadata.authoritative = sections.authoritative;
+    m.metadata.recursion_available = sections.recursion_available;
+    m.metadata.truncation = sections.truncated;
     m.metadata.response_code = sections.rcode;
     m.queries.push(request.query().clone());
     m.edns = response_edns(request.edns());

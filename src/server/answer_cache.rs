@@ -1,20 +1,37 @@
 //! A per-thread cache of encoded answers, keyed on the query's bytes after the ID.
 //!
-//! An answer is a pure function of the query bytes (flags, question, EDNS) and the published
-//! indexes, so a hit only needs the client's ID patched in: no parsing, no encoding, no
-//! allocation. Each UDP worker owns one cache (no sharing, no locks); it empties itself when the
-//! publish generation moves or when it is full.
+//! An answer the chain marks reusable is a pure function of the query bytes (flags, question,
+//! EDNS) and the published indexes, so a hit only needs the client's ID patched in: no
+//! parsing, no encoding, no allocation. Each UDP worker owns one cache (no sharing, no locks);
+//! it empties itself when the publish generation moves or when it is full. Answers that depend
+//! on time or chance (the cache plugin's TTLs, upstream answers, `loadbalance` order) are never
+//! kept.
 
-use super::handler::{Handler, Transport};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::handler::{Handled, Handler, Pending, Reuse, Transport};
 
 /// Queries larger than this are not cached (real stub queries are far smaller).
 const MAX_KEY: usize = 512;
 /// Entries per thread before the cache starts over.
 const CAPACITY: usize = 8192;
 
+/// What the worker has to do after [`AnswerCache::respond`].
+pub enum Served {
+    /// `out` holds the answer to send.
+    Send,
+    Nothing,
+    /// Complete this on the async runtime and send its answer.
+    Pending(Box<Pending>),
+}
+
+/// Query bytes after the ID -> (answer bytes after the ID, what accounting a reuse needs).
+type Entries = std::collections::HashMap<Box<[u8]>, (Box<[u8]>, Reuse)>;
+
 pub struct AnswerCache {
     generation: u64,
-    entries: std::collections::HashMap<Box<[u8]>, Box<[u8]>>,
+    entries: Entries,
 }
 
 impl Default for AnswerCache {
@@ -27,39 +44,43 @@ impl Default for AnswerCache {
 }
 
 impl AnswerCache {
-    /// Answers `packet` into `out`, from the cache when possible. Returns false when nothing is
-    /// to be sent.
+    /// Answers `packet` into `out`, from the cache when possible.
     pub fn respond(
         &mut self,
         handler: &Handler,
         generation: u64,
         packet: &[u8],
-        transport: Transport,
+        client: SocketAddr,
         out: &mut Vec<u8>,
-    ) -> bool {
-        if packet.len() < 12 || packet.len() > MAX_KEY {
-            return handler.handle(packet, transport, out);
-        }
-        if generation != self.generation {
-            self.entries.clear();
-            self.generation = generation;
-        }
-        let key = &packet[2..];
-        if let Some(answer) = self.entries.get(key) {
-            out.clear();
-            out.extend_from_slice(&packet[..2]);
-            out.extend_from_slice(answer);
-            return true;
-        }
-        if !handler.handle(packet, transport, out) {
-            return false;
-        }
-        if out.len() >= 2 {
-            if self.entries.len() >= CAPACITY {
+    ) -> Served {
+        let cacheable = packet.len() >= 12 && packet.len() <= MAX_KEY;
+        if cacheable {
+            if generation != self.generation {
                 self.entries.clear();
+                self.generation = generation;
             }
-            self.entries.insert(key.into(), out[2..].into());
+            if let Some((answer, reuse)) = self.entries.get(&packet[2..]) {
+                let started = Instant::now();
+                out.clear();
+                out.extend_from_slice(&packet[..2]);
+                out.extend_from_slice(answer);
+                handler.account_reuse(reuse, client, packet.len(), out.len(), started);
+                return Served::Send;
+            }
         }
-        true
+        match handler.handle(packet, client, Transport::Udp, out) {
+            Handled::Reply { reusable } => {
+                if let (true, Some(reuse), true) = (cacheable, reusable, out.len() >= 2) {
+                    if self.entries.len() >= CAPACITY {
+                        self.entries.clear();
+                    }
+                    self.entries
+                        .insert(packet[2..].into(), (out[2..].into(), reuse));
+                }
+                Served::Send
+            }
+            Handled::Drop => Served::Nothing,
+            Handled::Pending(p) => Served::Pending(p),
+        }
     }
 }

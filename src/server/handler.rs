@@ -1,13 +1,15 @@
-//! The handler chain of one listener: route a query to the server block with the most specific
-//! zone, let its `kubernetes` plugin answer, and encode the result. Names no block serves are
-//! REFUSED.
+//! The handler of one listener: read the packet, route the query to the server block with the
+//! most specific zone, run that block's [`Chain`], encode, and account (metrics, log). Names no
+//! block serves are REFUSED.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
 
-use crate::cluster::publish::IndexCell;
+use super::chain::{Chain, Job, Step};
 use crate::dns::request::{self, Incoming, Request};
 use crate::dns::response::{self, Sections};
 
@@ -22,68 +24,231 @@ pub enum Transport {
 pub struct Block {
     /// The block's zones, lower-case.
     pub zones: Vec<Name>,
-    pub kubernetes: Option<Arc<IndexCell>>,
+    pub chain: Arc<Chain>,
+}
+
+/// What became of a packet.
+pub enum Handled {
+    /// `out` holds the answer. `reusable` when it is a pure function of the query bytes and the
+    /// published indexes (the listener may keep it encoded), with what accounting a reuse needs.
+    Reply { reusable: Option<Reuse> },
+    /// Nothing to send.
+    Drop,
+    /// The answer needs the upstream: complete it on the async runtime.
+    Pending(Box<Pending>),
+}
+
+/// What the listener needs to account for an answer it serves again from its own cache.
+#[derive(Clone)]
+pub struct Reuse {
+    pub block: usize,
+    pub zone: Arc<str>,
+    pub qtype: RecordType,
+    pub rcode: ResponseCode,
+    pub plugin: &'static str,
+}
+
+/// A query waiting for the upstream.
+pub struct Pending {
+    chain: Arc<Chain>,
+    zone: Arc<str>,
+    request: Request,
+    client: SocketAddr,
+    transport: Transport,
+    request_size: usize,
+    started: Instant,
+    job: Job,
+}
+
+impl Pending {
+    /// Goes upstream and encodes the answer into `out`. Returns false when nothing is to be
+    /// sent.
+    pub async fn complete(self, out: &mut Vec<u8>) -> bool {
+        let (sections, plugin) = self.chain.complete(&self.request, self.job).await;
+        finish(
+            &self.chain,
+            &self.zone,
+            &self.request,
+            self.client,
+            self.transport,
+            self.request_size,
+            sections,
+            plugin,
+            self.started,
+            out,
+        );
+        !out.is_empty()
+    }
+}
+
+fn limit(request: &Request, transport: Transport) -> usize {
+    match transport {
+        Transport::Udp => usize::from(request.udp_limit()),
+        Transport::Tcp => usize::from(u16::MAX),
+    }
+}
+
+/// Encodes and accounts one answer.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    chain: &Chain,
+    zone: &str,
+    request: &Request,
+    client: SocketAddr,
+    transport: Transport,
+    request_size: usize,
+    sections: Sections,
+    plugin: &str,
+    started: Instant,
+    out: &mut Vec<u8>,
+) -> ResponseCode {
+    let rcode = sections.rcode;
+    response::encode(request, sections, limit(request, transport), out);
+    if out.is_empty() {
+        response::servfail(request, out);
+    }
+    chain.account(
+        zone,
+        client,
+        request,
+        transport == Transport::Tcp,
+        request_size,
+        rcode,
+        plugin,
+        out,
+        started,
+    );
+    rcode
 }
 
 /// Answers packets for one listener.
 pub struct Handler {
     blocks: Vec<Block>,
+    /// Block zones as metric labels, parallel to `blocks`.
+    zone_labels: Vec<Vec<Arc<str>>>,
 }
 
 impl Handler {
     pub fn new(blocks: Vec<Block>) -> Self {
-        Handler { blocks }
-    }
-
-    /// Answers `packet` into `out`. Returns false when nothing is to be sent.
-    pub fn handle(&self, packet: &[u8], transport: Transport, out: &mut Vec<u8>) -> bool {
-        match request::read(packet) {
-            Incoming::Query(req) => {
-                let limit = match transport {
-                    Transport::Udp => usize::from(req.udp_limit()),
-                    Transport::Tcp => usize::from(u16::MAX),
-                };
-                let sections = self.answer(&req);
-                response::encode(&req, sections, limit, out);
-                if out.is_empty() {
-                    response::servfail(&req, out);
-                }
-                !out.is_empty()
-            }
-            incoming @ Incoming::Reject { .. } => response::encode_reject(&incoming, out),
-            Incoming::Drop => false,
-        }
-    }
-
-    fn answer(&self, req: &Request) -> Sections {
-        let query = req.query();
-        let qname = query.name();
-        let block = self
-            .blocks
+        let zone_labels = blocks
             .iter()
-            .flat_map(|b| b.zones.iter().map(move |z| (z, b)))
-            .filter(|(z, _)| z.zone_of(qname))
-            .max_by_key(|(z, _)| z.num_labels())
-            .map(|(_, b)| b);
-        let Some(cell) = block.and_then(|b| b.kubernetes.as_ref()) else {
-            return refused();
-        };
-        match cell.load().answer(qname, query.query_type()) {
-            Some(a) => Sections {
-                rcode: a.rcode,
-                authoritative: a.rcode != ResponseCode::Refused,
-                answers: a.answers,
-                authorities: a.authorities,
-                additionals: a.additionals,
-            },
-            None => refused(),
+            .map(|b| b.zones.iter().map(|z| Arc::from(z.to_ascii())).collect())
+            .collect();
+        Handler {
+            blocks,
+            zone_labels,
         }
     }
-}
 
-fn refused() -> Sections {
-    Sections {
-        rcode: ResponseCode::Refused,
-        ..Sections::default()
+    /// The block serving `qname` and which of its zones matched.
+    fn route(&self, qname: &Name) -> Option<(usize, usize)> {
+        self.blocks
+            .iter()
+            .enumerate()
+            .flat_map(|(b, block)| {
+                block
+                    .zones
+                    .iter()
+                    .enumerate()
+                    .map(move |(z, zone)| (b, z, zone))
+            })
+            .filter(|(_, _, zone)| zone.zone_of(qname))
+            .max_by_key(|(_, _, zone)| zone.num_labels())
+            .map(|(b, z, _)| (b, z))
+    }
+
+    /// Answers `packet` from `client`.
+    pub fn handle(
+        &self,
+        packet: &[u8],
+        client: SocketAddr,
+        transport: Transport,
+        out: &mut Vec<u8>,
+    ) -> Handled {
+        let started = Instant::now();
+        let request = match request::read(packet) {
+            Incoming::Query(req) => req,
+            incoming @ Incoming::Reject { .. } => {
+                return if response::encode_reject(&incoming, out) {
+                    Handled::Reply { reusable: None }
+                } else {
+                    Handled::Drop
+                };
+            }
+            Incoming::Drop => return Handled::Drop,
+        };
+        let Some((b, z)) = self.route(request.query().name()) else {
+            let refused = Sections {
+                rcode: ResponseCode::Refused,
+                ..Sections::default()
+            };
+            response::encode(&request, refused, limit(&request, transport), out);
+            return Handled::Reply { reusable: None };
+        };
+        let chain = &self.blocks[b].chain;
+        let zone = &self.zone_labels[b][z];
+        match chain.resolve(&request) {
+            Step::Done {
+                sections,
+                plugin,
+                deterministic,
+            } => {
+                let qtype = request.query().query_type();
+                let rcode = finish(
+                    chain,
+                    zone,
+                    &request,
+                    client,
+                    transport,
+                    packet.len(),
+                    sections,
+                    plugin,
+                    started,
+                    out,
+                );
+                let reusable = (deterministic && chain.log.is_none()).then(|| Reuse {
+                    block: b,
+                    zone: zone.clone(),
+                    qtype,
+                    rcode,
+                    plugin,
+                });
+                Handled::Reply { reusable }
+            }
+            Step::Upstream(job) => Handled::Pending(Box::new(Pending {
+                chain: chain.clone(),
+                zone: zone.clone(),
+                request,
+                client,
+                transport,
+                request_size: packet.len(),
+                started,
+                job,
+            })),
+        }
+    }
+
+    /// Accounts an answer the listener served again from its own cache.
+    pub fn account_reuse(
+        &self,
+        reuse: &Reuse,
+        client: SocketAddr,
+        request_size: usize,
+        response_size: usize,
+        started: Instant,
+    ) {
+        let chain = &self.blocks[reuse.block].chain;
+        chain.metrics.query(
+            &chain.server_label,
+            &reuse.zone,
+            crate::metrics::Proto::Udp,
+            client.is_ipv6(),
+            reuse.qtype,
+            reuse.rcode,
+            reuse.plugin,
+            request_size,
+            response_size,
+            started.elapsed(),
+        );
     }
 }

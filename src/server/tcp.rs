@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::handler::{Handler, Transport};
+use super::handler::{Handled, Handler, Transport};
 
 /// Connections served at once; further clients wait in the accept backlog.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -60,6 +60,7 @@ pub async fn serve(listener: TcpListener, handler: Arc<Handler>) {
 
 async fn connection(mut stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
+    let peer = stream.peer_addr()?;
     let mut packet = vec![0u8; 65535];
     let mut out = Vec::with_capacity(4096);
     loop {
@@ -76,8 +77,14 @@ async fn connection(mut stream: TcpStream, handler: &Handler) -> std::io::Result
             Ok(result) => result?,
             Err(_) => return Ok(()),
         };
-        if !handler.handle(body, Transport::Tcp, &mut out) {
-            continue;
+        match handler.handle(body, peer, Transport::Tcp, &mut out) {
+            Handled::Reply { .. } => {}
+            Handled::Drop => continue,
+            Handled::Pending(pending) => {
+                if !pending.complete(&mut out).await {
+                    continue;
+                }
+            }
         }
         let Ok(out_len) = u16::try_from(out.len()) else {
             continue;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::answer_cache::AnswerCache;
-use super::handler::{Handler, Transport};
+use super::answer_cache::{AnswerCache, Served};
+use super::handler::Handler;
 
 /// Binds a UDP socket with SO_REUSEPORT so several can share `addr`.
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
@@ -26,13 +26,15 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
-/// Serves `socket` on a new thread until `stop` is set.
+/// Serves `socket` on a new thread until `stop` is set; upstream work goes to `runtime`.
 pub fn spawn(
     socket: UdpSocket,
     handler: Arc<Handler>,
     generation: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    runtime: tokio::runtime::Handle,
 ) -> std::io::Result<()> {
+    let socket = Arc::new(socket);
     let name = format!("cairn-udp-{}", socket.local_addr()?);
     std::thread::Builder::new().name(name).spawn(move || {
         let mut packet = vec![0u8; 65535];
@@ -58,18 +60,26 @@ pub fn spawn(
                 }
             };
             let generation = generation.load(Ordering::Acquire);
-            if cache.respond(
-                &handler,
-                generation,
-                &packet[..len],
-                Transport::Udp,
-                &mut out,
-            ) {
-                if let Err(err) = socket.send_to(&out, peer) {
-                    tracing::debug!(%err, %peer, "UDP send failed");
+            match cache.respond(&handler, generation, &packet[..len], peer, &mut out) {
+                Served::Send => send(&socket, &out, peer),
+                Served::Nothing => {}
+                Served::Pending(pending) => {
+                    let socket = socket.clone();
+                    runtime.spawn(async move {
+                        let mut out = Vec::new();
+                        if pending.complete(&mut out).await {
+                            send(&socket, &out, peer);
+                        }
+                    });
                 }
             }
         }
     })?;
     Ok(())
+}
+
+fn send(socket: &UdpSocket, out: &[u8], peer: SocketAddr) {
+    if let Err(err) = socket.send_to(out, peer) {
+        tracing::debug!(%err, %peer, "UDP send failed");
+    }
 }

@@ -1,0 +1,338 @@
+//! The plugin chain of one server block, in CoreDNS's plugin order (not the Corefile's):
+//! `log`/`errors` around everything, `loadbalance` on the way out, then `cache`, `hosts`,
+//! `kubernetes` and `forward`.
+//!
+//! Everything but upstream traffic is answered synchronously on the listener's thread; a query
+//! that must go upstream (forwarded names, ExternalName targets outside the cluster zone, cache
+//! refreshes) becomes a [`Pending`] the listener completes on the async runtime.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+
+use super::plugins;
+use crate::cache::{Cache, CacheKey, Lookup};
+use crate::cluster::publish::IndexCell;
+use crate::config::model::LogConfig;
+use crate::dns::request::Request;
+use crate::dns::response::Sections;
+use crate::forward::Forwarder;
+use crate::metrics::{Metrics, Proto};
+
+/// The `kubernetes` plugin of a block.
+pub struct Kubernetes {
+    pub cell: Arc<IndexCell>,
+    /// `fallthrough [ZONES]`: NXDOMAIN for these names goes on down the chain (`Some(vec![])`:
+    /// every name).
+    pub fallthrough: Option<Vec<Name>>,
+}
+
+/// One server block's plugins.
+pub struct Chain {
+    /// The block's zones, lower-case.
+    pub zones: Vec<Name>,
+    /// `dns://ADDR:PORT`, the metrics' `server` label.
+    pub server_label: String,
+    pub kubernetes: Option<Kubernetes>,
+    pub cache: Option<Arc<Cache>>,
+    pub forward: Option<Arc<Forwarder>>,
+    pub loadbalance: bool,
+    pub errors: bool,
+    pub log: Option<LogConfig>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// What the synchronous part of the chain decided.
+pub enum Step {
+    /// The answer, which plugin wrote it, and whether it is a pure function of the query and
+    /// the published indexes (so the listener may keep it encoded).
+    Done {
+        sections: Sections,
+        plugin: &'static str,
+        deterministic: bool,
+    },
+    /// Needs the upstream.
+    Upstream(Job),
+}
+
+/// Upstream work left to do.
+pub enum Job {
+    /// Forward the query as it is.
+    Forward { stale: Option<Message> },
+    /// A cluster answer ending in a CNAME to `target` outside the zone: append the target's
+    /// records from upstream.
+    Chase { answer: Sections, target: Name },
+}
+
+fn covered(zones: &[Name], qname: &Name) -> bool {
+    zones.is_empty() || zones.iter().any(|z| z.zone_of(qname))
+}
+
+fn sections_of(m: &Message) -> Sections {
+    Sections {
+        rcode: m.metadata.response_code,
+        authoritative: m.metadata.authoritative,
+        recursion_available: m.metadata.recursion_available,
+        answers: m.answers.clone(),
+        authorities: m.authorities.clone(),
+        additionals: m
+            .additionals
+            .iter()
+            .filter(|r| r.record_type() != RecordType::OPT)
+            .cloned()
+            .collect(),
+        truncated: m.metadata.truncation,
+    }
+}
+
+/// An answer as a message, for the cache.
+fn message_of(request: &Request, sections: &Sections) -> Message {
+    let mut m = Message::response(
+        request.message.metadata.id,
+        request.message.metadata.op_code,
+    );
+    m.metadata.response_code = sections.rcode;
+    m.metadata.authoritative = sections.authoritative;
+    m.metadata.recursion_available = sections.recursion_available;
+    m.metadata.truncation = sections.truncated;
+    m.queries.push(request.query().clone());
+    m.answers = sections.answers.clone();
+    m.authorities = sections.authorities.clone();
+    m.additionals = sections.additionals.clone();
+    m
+}
+
+fn cache_key(request: &Request) -> CacheKey {
+    let q = request.query();
+    CacheKey::new(
+        q.name(),
+        q.query_type(),
+        q.query_class(),
+        request.edns().is_some_and(|e| e.flags().dnssec_ok),
+        request.message.metadata.checking_disabled,
+    )
+}
+
+fn servfail() -> Sections {
+    Sections {
+        rcode: ResponseCode::ServFail,
+        ..Sections::default()
+    }
+}
+
+impl Chain {
+    /// Whether this block's cache handles `qname`.
+    fn cache_for(&self, qname: &Name) -> Option<&Arc<Cache>> {
+        self.cache.as_ref().filter(|c| c.covers(qname))
+    }
+
+    /// The synchronous part of the chain.
+    pub fn resolve(&self, request: &Request) -> Step {
+        let query = request.query();
+        let qname = query.name();
+        let now = tokio::time::Instant::now();
+        let mut stale = None;
+        if let Some(cache) = self.cache_for(qname) {
+            match cache.lookup(&cache_key(request), now) {
+                Lookup::Hit { response, prefetch } => {
+                    if prefetch {
+                        self.refresh_in_background(request);
+                    }
+                    return self.done(sections_of(&response), "cache", false);
+                }
+                Lookup::Stale {
+                    response,
+                    verify: false,
+                } => {
+                    self.refresh_in_background(request);
+                    return self.done(sections_of(&response), "cache", false);
+                }
+                Lookup::Stale {
+                    response,
+                    verify: true,
+                } => stale = Some(response),
+                Lookup::Miss => {}
+            }
+        }
+        if let Some(k) = &self.kubernetes {
+            if let Some(answer) = k.cell.load().answer(qname, query.query_type()) {
+                let falls_through = answer.rcode == ResponseCode::NXDomain
+                    && k.fallthrough.as_ref().is_some_and(|z| covered(z, qname));
+                if !falls_through {
+                    let sections = Sections {
+                        rcode: answer.rcode,
+                        authoritative: answer.rcode != ResponseCode::Refused,
+                        recursion_available: self.forward.is_some(),
+                        answers: answer.answers,
+                        authorities: answer.authorities,
+                        additionals: answer.additionals,
+                        truncated: false,
+                    };
+                    if let (Some(target), Some(_)) = (answer.chase, &self.forward) {
+                        return Step::Upstream(Job::Chase {
+                            answer: sections,
+                            target,
+                        });
+                    }
+                    let cached = self.store(request, &sections);
+                    return self.done(sections, "kubernetes", !cached);
+                }
+            }
+        }
+        if let Some(forward) = &self.forward {
+            if forward.handles(qname) {
+                return Step::Upstream(Job::Forward { stale });
+            }
+        }
+        self.done(
+            Sections {
+                rcode: ResponseCode::Refused,
+                ..Sections::default()
+            },
+            "",
+            true,
+        )
+    }
+
+    /// Keeps `sections` in the cache when this block caches that name; true if it did.
+    fn store(&self, request: &Request, sections: &Sections) -> bool {
+        match self.cache_for(request.query().name()) {
+            Some(cache) => {
+                let message = message_of(request, sections);
+                cache.insert(cache_key(request), &message, tokio::time::Instant::now());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn done(&self, mut sections: Sections, plugin: &'static str, deterministic: bool) -> Step {
+        let mut deterministic = deterministic;
+        if self.loadbalance && sections.answers.len() > 1 {
+            plugins::shuffle_addresses(&mut sections.answers);
+            deterministic = false;
+        }
+        Step::Done {
+            sections,
+            plugin,
+            deterministic,
+        }
+    }
+
+    /// Asks upstream again for a cached name (prefetch, serve-stale refresh) without making the
+    /// client wait.
+    fn refresh_in_background(&self, request: &Request) {
+        let (Some(forward), Ok(handle)) = (&self.forward, tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let forward = forward.clone();
+        let cache = self.cache.clone();
+        let message = request.message.clone();
+        let key = cache_key(request);
+        handle.spawn(async move {
+            if let (Ok(response), Some(cache)) = (forward.exchange(&message).await, cache) {
+                cache.insert(key, &response, tokio::time::Instant::now());
+            }
+        });
+    }
+
+    /// The asynchronous part: goes upstream for `job`.
+    pub async fn complete(&self, request: &Request, job: Job) -> (Sections, &'static str) {
+        let Some(forward) = &self.forward else {
+            return (servfail(), "forward");
+        };
+        match job {
+            Job::Forward { stale } => match forward.exchange(&request.message).await {
+                Ok(response) => {
+                    let mut sections = sections_of(&response);
+                    sections.authoritative = false;
+                    if response.metadata.response_code != ResponseCode::ServFail {
+                        if let Some(cache) = self.cache_for(request.query().name()) {
+                            cache.insert(
+                                cache_key(request),
+                                &response,
+                                tokio::time::Instant::now(),
+                            );
+                        }
+                    }
+                    (self.finish(sections), "forward")
+                }
+                Err(err) => {
+                    if let Some(stale) = stale {
+                        return (self.finish(sections_of(&stale)), "cache");
+                    }
+                    if self.errors {
+                        let q = request.query();
+                        tracing::error!(
+                            target: "cairn::errors",
+                            "plugin/errors: 2 {} {}: {err}",
+                            q.name(),
+                            q.query_type()
+                        );
+                    }
+                    (servfail(), "forward")
+                }
+            },
+            Job::Chase { mut answer, target } => {
+                let mut upstream = request.message.clone();
+                if let Some(q) = upstream.queries.first_mut() {
+                    q.set_name(target);
+                }
+                if let Ok(response) = forward.exchange(&upstream).await {
+                    answer.answers.extend(response.answers.iter().cloned());
+                    answer.truncated |= response.metadata.truncation;
+                }
+                self.store(request, &answer);
+                (self.finish(answer), "kubernetes")
+            }
+        }
+    }
+
+    fn finish(&self, mut sections: Sections) -> Sections {
+        if self.loadbalance {
+            plugins::shuffle_addresses(&mut sections.answers);
+        }
+        sections
+    }
+
+    /// Metrics and the `log` line for one answered query.
+    #[allow(clippy::too_many_arguments)]
+    pub fn account(
+        &self,
+        zone: &str,
+        client: SocketAddr,
+        request: &Request,
+        tcp: bool,
+        request_size: usize,
+        rcode: ResponseCode,
+        plugin: &str,
+        response: &[u8],
+        started: Instant,
+    ) {
+        let elapsed = started.elapsed();
+        let proto = if tcp { Proto::Tcp } else { Proto::Udp };
+        self.metrics.query(
+            &self.server_label,
+            zone,
+            proto,
+            client.is_ipv6(),
+            request.query().query_type(),
+            rcode,
+            plugin,
+            request_size,
+            response.len(),
+            elapsed,
+        );
+        if let Some(log) = &self.log {
+            if plugins::log_wanted(log, request, rcode) {
+                let line =
+                    plugins::log_line(client, request, tcp, request_size, rcode, response, elapsed);
+                tracing::info!(target: "cairn::log", "{line}");
+            }
+        }
+    }
+}
