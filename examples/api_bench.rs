@@ -299,7 +299,12 @@ fn memory(pid: u32) -> Option<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |key: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(key))?;
-        line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+        line[key.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
     };
     Some(Memory {
         rss_kib: field("VmRSS:")?,
@@ -395,7 +400,11 @@ impl Cairn {
             .lines()
             .map_while(Result::ok)
             .filter_map(|line| {
-                let value = line.split("programming=").nth(1)?.split_whitespace().next()?;
+                let value = line
+                    .split("programming=")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?;
                 parse_duration_ms(value)
             })
             .collect()
@@ -415,7 +424,13 @@ impl Drop for Cairn {
 
 /// Parses a `Duration`'s Debug form (`12.3ms`, `850µs`, `1.2s`, `900ns`) into milliseconds.
 fn parse_duration_ms(text: &str) -> Option<f64> {
-    let units = [("ns", 1e-6), ("µs", 1e-3), ("us", 1e-3), ("ms", 1.0), ("s", 1e3)];
+    let units = [
+        ("ns", 1e-6),
+        ("µs", 1e-3),
+        ("us", 1e-3),
+        ("ms", 1.0),
+        ("s", 1e3),
+    ];
     units.iter().find_map(|(unit, scale)| {
         let number = text.strip_suffix(unit)?;
         number.parse::<f64>().ok().map(|n| n * scale)
@@ -592,7 +607,10 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
     let programming = cairn.programming_ms(log_mark);
     let _ = std::fs::write(dir.join("latencies.tsv"), tsv);
 
-    let _ = writeln!(out, "\npropagation (apply at apisim -> new answer from Cairn over UDP, 1 ms polling):");
+    let _ = writeln!(
+        out,
+        "\npropagation (apply at apisim -> new answer from Cairn over UDP, 1 ms polling):"
+    );
     let _ = writeln!(out, "  apply->answer  {}", distribution(&latencies));
     let _ = writeln!(
         out,
@@ -600,10 +618,16 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
         distribution(&programming)
     );
     if misses > 0 {
-        let _ = writeln!(out, "  MISSES: {misses} changes not served within {limit:?}");
+        let _ = writeln!(
+            out,
+            "  MISSES: {misses} changes not served within {limit:?}"
+        );
     }
 
-    let _ = writeln!(out, "\nmemory of the cairn process (MiB = 1024 KiB; ratios against CoreDNS's MB figure):");
+    let _ = writeln!(
+        out,
+        "\nmemory of the cairn process (MiB = 1024 KiB; ratios against CoreDNS's MB figure):"
+    );
     if let Some((m, sync)) = &small {
         let _ = writeln!(
             out,
