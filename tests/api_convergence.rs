@@ -42,7 +42,11 @@ fn random_service(rng: &mut Rng, ns: &str, name: &str) -> Value {
     if rng.chance(30) {
         service(ns, name, "None")
     } else {
-        service(ns, name, &format!("10.96.{}.{}", rng.below(4), 1 + rng.below(200)))
+        service(
+            ns,
+            name,
+            &format!("10.96.{}.{}", rng.below(4), 1 + rng.below(200)),
+        )
     }
 }
 
