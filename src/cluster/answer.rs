@@ -11,7 +11,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::index::{EntryKind, Index, ServiceEntry};
+use super::index::{endpoint_name, EntryKind, Index, ServiceEntry};
 use super::names::{arpa_ip, pod_label_ip};
 use crate::config::model::PodMode;
 
@@ -323,7 +323,7 @@ impl Index {
     fn endpoint(&self, q: &Query<'_>, svc: &ServiceEntry, label: &[u8]) -> Outcome {
         let label = lower(label);
         let mut ips: Vec<IpAddr> = Vec::new();
-        for ep in svc.endpoints().filter(|ep| *ep.label == *label) {
+        for ep in svc.endpoints().filter(|ep| ep.label() == label.as_str()) {
             if !ips.contains(&ep.ip) {
                 ips.push(ep.ip);
             }
@@ -374,12 +374,14 @@ impl Index {
             }
         };
         // (target labels below the zone, port, address)
-        let mut entries: Vec<(Vec<&str>, u16, IpAddr)> = Vec::new();
+        let mut entries: Vec<(Vec<std::borrow::Cow<'_, str>>, u16, IpAddr)> = Vec::new();
         match &svc.kind {
             EntryKind::ClusterIp(ips) => {
                 for port in svc.ports.iter().filter(|p| wanted(p)) {
                     for ip in ips {
-                        entries.push((vec![&svc.name, &svc.namespace, "svc"], port.port, *ip));
+                        let labels =
+                            vec![(*svc.name).into(), (*svc.namespace).into(), "svc".into()];
+                        entries.push((labels, port.port, *ip));
                     }
                 }
             }
@@ -387,11 +389,13 @@ impl Index {
                 for group in &svc.groups {
                     for port in group.ports.iter().filter(|p| wanted(p)) {
                         for ep in &group.endpoints {
-                            entries.push((
-                                vec![&ep.label, &svc.name, &svc.namespace, "svc"],
-                                port.port,
-                                ep.ip,
-                            ));
+                            let labels = vec![
+                                ep.label(),
+                                (*svc.name).into(),
+                                (*svc.namespace).into(),
+                                "svc".into(),
+                            ];
+                            entries.push((labels, port.port, ep.ip));
                         }
                     }
                 }
@@ -407,7 +411,7 @@ impl Index {
         let mut seen_srv: Vec<(Name, u16)> = Vec::new();
         let mut seen_glue: Vec<(Name, IpAddr)> = Vec::new();
         for (labels, port, ip) in entries {
-            let target = self.target(labels.into_iter(), &q.zone);
+            let target = self.target(labels.iter().map(|l| l.as_ref()), &q.zone);
             if !seen_srv.iter().any(|(t, p)| *p == port && t == &target) {
                 seen_srv.push((target.clone(), port));
                 answers.push(Record::from_rdata(
@@ -479,7 +483,10 @@ impl Index {
             None => entry
                 .endpoints
                 .iter()
-                .map(|(ep, ns, svc)| ptr(vec![ep, svc, ns, "svc"]))
+                .map(|(ep, ns, svc)| {
+                    let ep = endpoint_name(ep.as_ref(), ip);
+                    ptr(vec![&ep, svc, ns, "svc"])
+                })
                 .collect(),
         };
         if answers.is_empty() {

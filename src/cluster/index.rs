@@ -43,8 +43,8 @@ pub struct IndexOptions {
 #[derive(Clone, Debug)]
 pub struct ServiceEntry {
     /// Lower-case service name and namespace: the labels of targets built from them.
-    pub name: Box<str>,
-    pub namespace: Box<str>,
+    pub name: Arc<str>,
+    pub namespace: Arc<str>,
     pub kind: EntryKind,
     pub ports: Vec<Port>,
     /// Ready endpoints, grouped by the EndpointSlice ports they serve.
@@ -65,11 +65,27 @@ pub struct EndpointGroup {
     pub endpoints: Vec<EndpointAddr>,
 }
 
-/// One ready address of an endpoint, under its DNS label (lower-case).
+/// One ready address of an endpoint, under its DNS label (lower-case). The label is kept only
+/// when it comes from a hostname or pod name; the common dashed-IP label is derived from the
+/// address when asked (100k stored copies of it would cost megabytes).
 #[derive(Clone, Debug)]
 pub struct EndpointAddr {
-    pub label: Box<str>,
+    pub label: Option<Arc<str>>,
     pub ip: IpAddr,
+}
+
+impl EndpointAddr {
+    pub fn label(&self) -> std::borrow::Cow<'_, str> {
+        endpoint_name(self.label.as_ref(), self.ip)
+    }
+}
+
+/// An endpoint's DNS label: its stored name, else its dashed IP.
+pub fn endpoint_name(label: Option<&Arc<str>>, ip: IpAddr) -> std::borrow::Cow<'_, str> {
+    match label {
+        Some(l) => std::borrow::Cow::Borrowed(l),
+        None => std::borrow::Cow::Owned(dashed_ip(ip)),
+    }
 }
 
 impl ServiceEntry {
@@ -83,23 +99,23 @@ impl ServiceEntry {
 #[derive(Clone, Debug, Default)]
 pub struct ReverseEntry {
     /// (namespace, service) of ClusterIP services with this IP, in name order.
-    pub services: Vec<(Box<str>, Box<str>)>,
-    /// (endpoint label, namespace, service) of endpoints with this IP, de-duplicated.
-    pub endpoints: Vec<(Box<str>, Box<str>, Box<str>)>,
+    pub services: Vec<(Arc<str>, Arc<str>)>,
+    /// (stored endpoint label, namespace, service) of endpoints with this IP, de-duplicated.
+    pub endpoints: Vec<(Option<Arc<str>>, Arc<str>, Arc<str>)>,
 }
 
 /// An apex NS record: target labels below the zone, and its glue addresses.
 #[derive(Clone, Debug)]
 pub struct NameServer {
     /// (namespace, service) the target is named after; `None` for `ns.dns.<zone>`.
-    pub owner: Option<(Box<str>, Box<str>)>,
+    pub owner: Option<(Arc<str>, Arc<str>)>,
     pub labels: Vec<Box<str>>,
     pub glue: Vec<IpAddr>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct NamespaceEntry {
-    pub services: HashMap<Box<str>, Arc<ServiceEntry>>,
+    pub services: HashMap<Arc<str>, Arc<ServiceEntry>>,
 }
 
 /// What a batch of changes touched, so an index can be derived from the previous one by
@@ -219,7 +235,7 @@ impl Index {
             if !exposed {
                 continue;
             }
-            let Some(ns) = namespaces.get_mut(&svc.namespace) else {
+            let Some(ns) = namespaces.get_mut(&*svc.namespace) else {
                 continue;
             };
             add_reverse(&mut reverse, &svc);
@@ -312,9 +328,9 @@ impl Index {
         let Some(namespace) = self.namespaces.get_mut(&ns_key) else {
             return; // not exposed, or does not exist: nothing of it is served
         };
-        if let Some(old) = namespace.services.get(&name_key).cloned() {
+        if let Some(old) = namespace.services.get(&*name_key).cloned() {
             remove_reverse(&mut self.reverse, &old);
-            Arc::make_mut(namespace).services.remove(&name_key);
+            Arc::make_mut(namespace).services.remove(&*name_key);
         }
         let Some(svc) = state.services.get(key) else {
             return;
@@ -373,8 +389,8 @@ fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
 }
 
 /// Endpoint PTRs sort by (namespace, service, endpoint name).
-fn reverse_order(e: &(Box<str>, Box<str>, Box<str>)) -> (&str, &str, &str) {
-    (&e.1, &e.2, &e.0)
+fn reverse_order(e: &(Option<Arc<str>>, Arc<str>, Arc<str>)) -> (&str, &str, &str) {
+    (&e.1, &e.2, e.0.as_deref().unwrap_or(""))
 }
 
 fn remove_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
@@ -420,8 +436,9 @@ fn service_entry(
                     .iter()
                     .filter(|ep| ep.ready || svc.publish_not_ready)
                     .flat_map(|ep| {
+                        let label = endpoint_label(ep, config.endpoint_pod_names);
                         ep.addresses.iter().map(move |ip| EndpointAddr {
-                            label: endpoint_label(ep, *ip, config.endpoint_pod_names),
+                            label: label.clone(),
                             ip: *ip,
                         })
                     })
@@ -435,8 +452,8 @@ fn service_entry(
         ServiceKind::ExternalName(target) => EntryKind::ExternalName(external_target(target)),
     };
     let entry = ServiceEntry {
-        name: lower(&svc.name),
-        namespace: lower(&svc.namespace),
+        name: Arc::from(svc.name.to_ascii_lowercase()),
+        namespace: Arc::from(svc.namespace.to_ascii_lowercase()),
         kind,
         ports: svc.ports.clone(),
         groups,
@@ -452,9 +469,9 @@ fn service_entry(
     Some((entry, exposed))
 }
 
-fn endpoint_label(ep: &super::model::Endpoint, ip: IpAddr, endpoint_pod_names: bool) -> Box<str> {
+fn endpoint_label(ep: &super::model::Endpoint, endpoint_pod_names: bool) -> Option<Arc<str>> {
     if let Some(hostname) = ep.hostname.as_deref().filter(|h| !h.is_empty()) {
-        return lower(hostname);
+        return Some(Arc::from(hostname.to_ascii_lowercase()));
     }
     if endpoint_pod_names {
         if let Some(pod) = ep
@@ -462,10 +479,10 @@ fn endpoint_label(ep: &super::model::Endpoint, ip: IpAddr, endpoint_pod_names: b
             .as_deref()
             .filter(|p| !p.is_empty() && p.len() < 64)
         {
-            return lower(pod);
+            return Some(Arc::from(pod.to_ascii_lowercase()));
         }
     }
-    dashed_ip(ip).into_boxed_str()
+    None
 }
 
 /// The CNAME target of an ExternalName, fully qualified; `None` for an IP address or a name that
@@ -492,15 +509,15 @@ fn name_servers(services: &[(ServiceEntry, bool)], own_ips: &[IpAddr]) -> Vec<Na
             let ns = match &svc.kind {
                 EntryKind::ClusterIp(ips) => NameServer {
                     owner: Some((svc.namespace.clone(), svc.name.clone())),
-                    labels: vec![svc.name.clone(), svc.namespace.clone(), "svc".into()],
+                    labels: vec![(*svc.name).into(), (*svc.namespace).into(), "svc".into()],
                     glue: ips.clone(),
                 },
                 EntryKind::Headless => NameServer {
                     owner: Some((svc.namespace.clone(), svc.name.clone())),
                     labels: vec![
-                        ep.label.clone(),
-                        svc.name.clone(),
-                        svc.namespace.clone(),
+                        ep.label().into(),
+                        (*svc.name).into(),
+                        (*svc.namespace).into(),
                         "svc".into(),
                     ],
                     glue: vec![ep.ip],
