@@ -95,13 +95,16 @@ impl ServiceEntry {
     }
 }
 
+/// (stored endpoint label, namespace, service): an endpoint a reverse name points at.
+pub type ReverseEndpoint = (Option<Arc<str>>, Arc<str>, Arc<str>);
+
 /// What a reverse name can point at: ClusterIP owners win over endpoints.
 #[derive(Clone, Debug, Default)]
 pub struct ReverseEntry {
     /// (namespace, service) of ClusterIP services with this IP, in name order.
     pub services: Vec<(Arc<str>, Arc<str>)>,
     /// (stored endpoint label, namespace, service) of endpoints with this IP, de-duplicated.
-    pub endpoints: Vec<(Option<Arc<str>>, Arc<str>, Arc<str>)>,
+    pub endpoints: Vec<ReverseEndpoint>,
 }
 
 /// An apex NS record: target labels below the zone, and its glue addresses.
@@ -389,7 +392,7 @@ fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
 }
 
 /// Endpoint PTRs sort by (namespace, service, endpoint name).
-fn reverse_order(e: &(Option<Arc<str>>, Arc<str>, Arc<str>)) -> (&str, &str, &str) {
+fn reverse_order(e: &ReverseEndpoint) -> (&str, &str, &str) {
     (&e.1, &e.2, e.0.as_deref().unwrap_or(""))
 }
 
