@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod config;
 pub mod dns;
 pub mod forward;
+pub mod hosts;
 pub mod metrics;
 pub mod server;
 pub mod source;

@@ -22,6 +22,7 @@ use crate::cluster::model::ClusterState;
 use crate::cluster::publish::Publisher;
 use crate::config::model::Config;
 use crate::forward::Forwarder;
+use crate::hosts::Hosts;
 use crate::metrics::Metrics;
 use chain::{Chain, Kubernetes};
 use handler::{Block, Handler};
@@ -131,6 +132,7 @@ fn bind_listener(
 pub struct Prepared {
     publisher: Publisher,
     forwarders: Vec<Arc<Forwarder>>,
+    hosts: Vec<Arc<Hosts>>,
     metrics: Arc<Metrics>,
     /// Listening address -> the blocks it serves, in Corefile order.
     listeners: Vec<((IpAddr, u16), Vec<Block>)>,
@@ -142,6 +144,7 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     let metrics = Arc::new(Metrics::new());
     let mut publisher = Publisher::default();
     let mut forwarders = Vec::new();
+    let mut all_hosts = Vec::new();
     let mut listeners: Vec<((IpAddr, u16), Vec<Block>)> = Vec::new();
     for block in config.servers {
         let zones: Vec<Name> = block
@@ -166,6 +169,9 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
                 fallthrough,
             }
         });
+        let block_zones: Vec<String> = block.zones.iter().map(|z| z.zone.clone()).collect();
+        let hosts = block.hosts.map(|h| Hosts::new(h, &block_zones));
+        all_hosts.extend(hosts.clone());
         let forward = block.forward.map(|f| Forwarder::new(f, metrics.clone()));
         forwarders.extend(forward.clone());
         let cache = block
@@ -176,6 +182,7 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
             server_label,
             kubernetes,
             cache,
+            hosts,
             forward,
             loadbalance: block.loadbalance,
             errors: block.errors,
@@ -214,6 +221,7 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
         publisher,
         listeners,
         forwarders,
+        hosts: all_hosts,
         metrics,
     }
 }
@@ -235,6 +243,7 @@ impl Prepared {
             publisher,
             listeners,
             forwarders,
+            hosts,
             metrics,
         } = self;
         let stop = Arc::new(AtomicBool::new(false));
@@ -248,6 +257,9 @@ impl Prepared {
             let _entered = runtime.enter();
             for forwarder in &forwarders {
                 forwarder.start();
+            }
+            for h in &hosts {
+                h.start();
             }
         }
         let mut tcp_listeners = Vec::new();

@@ -1,6 +1,6 @@
 //! The plugin chain of one server block, in CoreDNS's plugin order (not the Corefile's):
 //! `log`/`errors` around everything, `loadbalance` on the way out, then `cache`, `hosts`,
-//! `kubernetes` and `forward`.
+//! `kubernetes` (with `fallthrough`) and `forward`.
 //!
 //! Everything but upstream traffic is answered synchronously on the listener's thread; a query
 //! that must go upstream (forwarded names, ExternalName targets outside the cluster zone, cache
@@ -20,6 +20,7 @@ use crate::config::model::LogConfig;
 use crate::dns::request::Request;
 use crate::dns::response::Sections;
 use crate::forward::Forwarder;
+use crate::hosts::Hosts;
 use crate::metrics::{Metrics, Proto};
 
 /// The `kubernetes` plugin of a block.
@@ -38,6 +39,7 @@ pub struct Chain {
     pub server_label: String,
     pub kubernetes: Option<Kubernetes>,
     pub cache: Option<Arc<Cache>>,
+    pub hosts: Option<Arc<Hosts>>,
     pub forward: Option<Arc<Forwarder>>,
     pub loadbalance: bool,
     pub errors: bool,
@@ -155,6 +157,19 @@ impl Chain {
                     verify: true,
                 } => stale = Some(response),
                 Lookup::Miss => {}
+            }
+        }
+        if let Some(hosts) = &self.hosts {
+            if let Some(answer) = hosts.answer(qname, query.query_type()) {
+                let sections = Sections {
+                    rcode: answer.rcode,
+                    authoritative: true,
+                    recursion_available: self.forward.is_some(),
+                    answers: answer.answers,
+                    ..Sections::default()
+                };
+                self.store(request, &sections);
+                return self.done(sections, "hosts", false);
             }
         }
         if let Some(k) = &self.kubernetes {
