@@ -7,6 +7,7 @@
 pub mod answer_cache;
 pub mod chain;
 pub mod handler;
+pub mod loop_guard;
 pub mod plugins;
 pub mod tcp;
 pub mod udp;
@@ -26,6 +27,7 @@ use crate::hosts::Hosts;
 use crate::metrics::Metrics;
 use chain::{Chain, Kubernetes};
 use handler::{Block, Handler};
+use loop_guard::LoopGuard;
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -185,6 +187,11 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
             hosts,
             forward,
             loadbalance: block.loadbalance,
+            loop_guard: if block.loop_detect {
+                zones.first().and_then(LoopGuard::new)
+            } else {
+                None
+            },
             errors: block.errors,
             log: block.log,
             metrics: metrics.clone(),
@@ -291,6 +298,25 @@ impl Prepared {
                     runtime.handle().clone(),
                 )
                 .map_err(bind_err)?;
+            }
+            for chain in handler.chains() {
+                if chain.loop_guard.is_some() && chain.forward.is_some() {
+                    let chain = chain.clone();
+                    let target = match addr.ip() {
+                        IpAddr::V4(ip) if ip.is_unspecified() => {
+                            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+                        }
+                        IpAddr::V6(ip) if ip.is_unspecified() => {
+                            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+                        }
+                        _ => addr,
+                    };
+                    runtime.spawn(async move {
+                        if let Some(guard) = &chain.loop_guard {
+                            guard.probe(target).await;
+                        }
+                    });
+                }
             }
             tcp_listeners.push((tcp, handler));
             tracing::info!(%addr, "listening on UDP and TCP");

@@ -42,6 +42,8 @@ pub struct Chain {
     pub hosts: Option<Arc<Hosts>>,
     pub forward: Option<Arc<Forwarder>>,
     pub loadbalance: bool,
+    /// `loop`: the probe that detects a forwarding loop.
+    pub loop_guard: Option<super::loop_guard::LoopGuard>,
     pub errors: bool,
     pub log: Option<LogConfig>,
     pub metrics: Arc<Metrics>,
@@ -137,6 +139,13 @@ impl Chain {
         let qname = query.name();
         let now = tokio::time::Instant::now();
         let mut stale = None;
+        let probe = self
+            .loop_guard
+            .as_ref()
+            .is_some_and(|g| g.observe(qname, query.query_type()));
+        if probe && self.loop_guard.as_ref().is_some_and(|g| g.looping()) {
+            return self.done(servfail(), "loop", false);
+        }
         if let Some(cache) = self.cache_for(qname) {
             match cache.lookup(&cache_key(request), now) {
                 Lookup::Hit { response, prefetch } => {
@@ -199,6 +208,9 @@ impl Chain {
         }
         if let Some(forward) = &self.forward {
             if forward.handles(qname) {
+                if self.loop_guard.as_ref().is_some_and(|g| g.looping()) {
+                    return self.done(servfail(), "loop", false);
+                }
                 return Step::Upstream(Job::Forward { stale });
             }
         }

@@ -140,6 +140,11 @@ impl Handler {
         }
     }
 
+    /// The chains of this listener's blocks.
+    pub fn chains(&self) -> impl Iterator<Item = &Arc<Chain>> {
+        self.blocks.iter().map(|b| &b.chain)
+    }
+
     /// The block serving `qname` and which of its zones matched.
     fn route(&self, qname: &Name) -> Option<(usize, usize)> {
         self.blocks
