@@ -335,3 +335,5 @@ fn error_display_is_file_colon_line() {
 }
 
 mod distributions;
+mod imports;
+mod plugins;
