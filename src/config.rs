@@ -1,25 +1,38 @@
 //! Configuration: the CoreDNS Corefile, lexed and parsed by hand (no Rust crate reads Caddyfile
 //! syntax) into the typed [`model::Config`].
 //!
-//! The pipeline is `lexer` (text -> tokens with lines, env substitution) -> `parser` (braces and
-//! layout -> blocks of directives) -> `block` (keys and plugin dispatch, `bind`) and `kubernetes`
-//! (its options). This module owns the entry points and the checks across blocks. It does no
-//! I/O besides reading the Corefile in [`load_corefile`].
+//! The pipeline is `lexer` (text -> tokens with lines, env substitution) -> `include` (`import`
+//! and snippets spliced in as tokens) -> `parser` (braces and layout -> blocks of directives) ->
+//! `block` (keys and plugin dispatch, `bind`) and one file per plugin for its options
+//! (`kubernetes`, `forward`, `cache`, `hosts`, `listener` for health/ready/prometheus, `log`,
+//! `reload`, `switches` for errors/loop/loadbalance). This module owns the entry points and the
+//! checks across blocks. Every file read (the Corefile, imports, a `forward`'s resolv.conf) goes
+//! through [`Files`], so tests can parse without touching the machine's files.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub mod model;
 
+mod args;
 mod block;
+mod cache;
 mod duration;
 mod error;
+mod files;
+mod forward;
+mod hosts;
+mod include;
 mod kubernetes;
 mod lexer;
+mod listener;
+mod log;
 mod parser;
 mod plugins;
+mod reload;
 mod reverse;
 mod selector;
+mod switches;
 mod zone;
 
 #[cfg(test)]
@@ -27,6 +40,9 @@ mod tests;
 
 pub use duration::parse_duration;
 pub use error::ConfigError;
+pub use files::{Files, RealFiles};
+pub use forward::resolv_conf;
+pub use listener::listen_addr;
 pub use reverse::reverse_zones_for_cidr;
 
 use model::{Config, KubernetesConfig, Location, ServerBlock, ServerZone};
@@ -39,15 +55,26 @@ pub fn parse_corefile(
     file: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    parse_corefile_with(text, file, env, &RealFiles)
+}
+
+/// [`parse_corefile`] reading imported files and resolv.conf files through `files`.
+pub fn parse_corefile_with(
+    text: &str,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    files: &dyn Files,
+) -> Result<Config, ConfigError> {
     let tokens = lexer::lex(text, file, env)?;
-    let items = parser::parse(&tokens, file)?;
+    let tokens = include::expand(&tokens, file, files, env)?;
+    let items = parser::parse(&tokens)?;
     let mut servers: Vec<ServerBlock> = Vec::new();
     for item in &items {
         let raw = match item {
             Item::Block(raw) => raw,
-            Item::Directive(d) => return Err(block::not_supported(d, file)),
+            Item::Directive(d) => return Err(block::not_supported(d)),
         };
-        let server = block::interpret(raw, file)?;
+        let server = block::interpret(raw, files)?;
         check_overlap(&servers, &server)?;
         servers.push(server);
     }

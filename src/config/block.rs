@@ -1,30 +1,34 @@
 //! One server block: its keys -> zones and port, and its directives dispatched by name.
 //!
-//! Dispatch is one `match` in [`directive`]: to implement a plugin, add its arm (and a field to
-//! [`ServerBlock`]). Every other CoreDNS plugin is rejected as "not supported yet", anything else
-//! as an unknown plugin, each at its own line.
+//! Dispatch is one `match` in [`directive`]: to implement a plugin, add its arm (a file of its
+//! own under `config/` and a field of [`ServerBlock`]). Each plugin may appear once per block.
+//! Every other CoreDNS plugin is rejected as "not supported yet", anything else as an unknown
+//! plugin, each at its own file and line (imported lines name the imported file).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
+use super::args::err;
 use super::error::ConfigError;
-use super::kubernetes;
+use super::files::Files;
 use super::model::{Location, ServerBlock, ServerZone};
 use super::parser::{Directive, RawBlock};
 use super::plugins::is_coredns_plugin;
 use super::zone::parse_key;
+use super::{cache, forward, hosts, kubernetes, listener, log, reload, switches};
 
-/// Interprets a server block.
-pub fn interpret(raw: &RawBlock, file: &Path) -> Result<ServerBlock, ConfigError> {
+/// Interprets a server block; `files` reads the files directives name (`forward`'s resolv.conf).
+pub fn interpret(raw: &RawBlock, files: &dyn Files) -> Result<ServerBlock, ConfigError> {
     let mut zones: Vec<ServerZone> = Vec::new();
     for key in &raw.keys {
         let (names, port) =
-            parse_key(&key.text).map_err(|m| ConfigError::new(file, key.line, m))?;
+            parse_key(&key.text).map_err(|m| ConfigError::new(&key.file, key.line, m))?;
         for zone in names {
             let sz = ServerZone { zone, port };
             if zones.contains(&sz) {
                 return Err(ConfigError::new(
-                    file,
+                    &key.file,
                     key.line,
                     format!(
                         "zone `{}` on port {} is given twice in this server block's keys",
@@ -38,31 +42,88 @@ pub fn interpret(raw: &RawBlock, file: &Path) -> Result<ServerBlock, ConfigError
     let mut block = ServerBlock::new(
         zones,
         Location {
-            file: file.to_path_buf(),
+            file: raw.file.to_path_buf(),
             line: raw.line,
         },
     );
+    // Where each plugin was first used, for "only one per block".
+    let mut seen: HashMap<&str, &Directive> = HashMap::new();
     for d in &raw.directives {
-        directive(&mut block, d, file)?;
+        if d.name != "bind" {
+            if let Some(first) = seen.get(d.name.as_str()) {
+                let place = if Path::new(&*first.file) == Path::new(&*d.file) {
+                    format!("line {}", first.line)
+                } else {
+                    format!("{}:{}", first.file.display(), first.line)
+                };
+                return Err(err(
+                    d,
+                    format!(
+                        "only one `{}` per server block; the first is on {place}",
+                        d.name
+                    ),
+                ));
+            }
+            seen.insert(&d.name, d);
+        }
+        directive(&mut block, d, files)?;
     }
     Ok(block)
 }
 
 /// Applies one plugin directive to the block.
-fn directive(block: &mut ServerBlock, d: &Directive, file: &Path) -> Result<(), ConfigError> {
+fn directive(block: &mut ServerBlock, d: &Directive, files: &dyn Files) -> Result<(), ConfigError> {
+    let file: &Path = &d.file;
     match d.name.as_str() {
         "bind" => bind(block, d, file),
+        "forward" => {
+            block.forward = Some(forward::parse(d, files)?);
+            Ok(())
+        }
+        "cache" => {
+            block.cache = Some(cache::parse(d)?);
+            Ok(())
+        }
+        "hosts" => {
+            block.hosts = Some(hosts::parse(d)?);
+            Ok(())
+        }
+        "health" => {
+            block.health = Some(listener::health(d)?);
+            Ok(())
+        }
+        "ready" => {
+            block.ready = Some(listener::ready(d)?);
+            Ok(())
+        }
+        "prometheus" => {
+            block.prometheus = Some(listener::prometheus(d)?);
+            Ok(())
+        }
+        "errors" => {
+            switches::errors(d)?;
+            block.errors = true;
+            Ok(())
+        }
+        "log" => {
+            block.log = Some(log::parse(d)?);
+            Ok(())
+        }
+        "loop" => {
+            switches::loop_detect(d)?;
+            block.loop_detect = true;
+            Ok(())
+        }
+        "reload" => {
+            block.reload = Some(reload::parse(d)?);
+            Ok(())
+        }
+        "loadbalance" => {
+            switches::loadbalance(d)?;
+            block.loadbalance = true;
+            Ok(())
+        }
         "kubernetes" => {
-            if let Some(first) = &block.kubernetes {
-                return Err(ConfigError::new(
-                    file,
-                    d.line,
-                    format!(
-                        "only one `kubernetes` per server block; the first is on line {}",
-                        first.location.line
-                    ),
-                ));
-            }
             let mut server_zones: Vec<String> = Vec::new();
             for z in &block.zones {
                 if !server_zones.contains(&z.zone) {
@@ -72,7 +133,7 @@ fn directive(block: &mut ServerBlock, d: &Directive, file: &Path) -> Result<(), 
             block.kubernetes = Some(kubernetes::parse(d, &server_zones, file)?);
             Ok(())
         }
-        name if is_coredns_plugin(name) => Err(not_supported(d, file)),
+        name if is_coredns_plugin(name) => Err(not_supported(d)),
         name => Err(ConfigError::new(
             file,
             d.line,
@@ -82,12 +143,8 @@ fn directive(block: &mut ServerBlock, d: &Directive, file: &Path) -> Result<(), 
 }
 
 /// The error for a CoreDNS plugin Cairn does not implement yet.
-pub fn not_supported(d: &Directive, file: &Path) -> ConfigError {
-    ConfigError::new(
-        file,
-        d.line,
-        format!("plugin `{}` is not supported yet", d.name),
-    )
+pub fn not_supported(d: &Directive) -> ConfigError {
+    err(d, format!("plugin `{}` is not supported yet", d.name))
 }
 
 /// `bind ADDR...`: IP addresses only.

@@ -9,6 +9,7 @@
 //! directives.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::error::ConfigError;
 
@@ -33,6 +34,16 @@ pub struct Token {
     pub line: usize,
     /// The line the token ends on (differs from `line` only for quoted text with newlines).
     pub end_line: usize,
+    /// The file the token was read from. Tokens spliced in by one `import` share one `Arc`, so
+    /// `Arc::ptr_eq` tells inclusions apart even when the same file is imported twice.
+    pub file: Arc<Path>,
+}
+
+impl Token {
+    /// True when `next` continues the line `self` ends on (same inclusion, same line).
+    pub fn same_line(&self, next: &Token) -> bool {
+        Arc::ptr_eq(&self.file, &next.file) && self.end_line == next.line
+    }
 }
 
 /// Splits `text` into tokens, substituting environment variables with `env`.
@@ -41,6 +52,7 @@ pub fn lex(
     file: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Token>, ConfigError> {
+    let source: Arc<Path> = Arc::from(file);
     let mut tokens = Vec::new();
     let mut chars = text.chars().peekable();
     let mut line = 1;
@@ -78,7 +90,7 @@ pub fn lex(
                     }
                 }
             }
-            tokens.push(word(&val, start, line, env));
+            tokens.push(word(&val, start, line, &source, env));
         } else {
             let mut val = String::new();
             while let Some(c) = chars.next_if(|&c| !c.is_whitespace() && c != '#') {
@@ -89,6 +101,7 @@ pub fn lex(
                 text: text.to_string(),
                 line,
                 end_line: line,
+                file: source.clone(),
             };
             match val.as_str() {
                 "{" => tokens.push(brace(Kind::Open, "{")),
@@ -98,21 +111,28 @@ pub fn lex(
                     tokens.push(brace(Kind::Close, "}"));
                 }
                 // An unquoted word that was only unset variables disappears.
-                _ => {
-                    tokens.extend(Some(word(&val, line, line, env)).filter(|t| !t.text.is_empty()))
-                }
+                _ => tokens.extend(
+                    Some(word(&val, line, line, &source, env)).filter(|t| !t.text.is_empty()),
+                ),
             }
         }
     }
     Ok(tokens)
 }
 
-fn word(raw: &str, line: usize, end_line: usize, env: &dyn Fn(&str) -> Option<String>) -> Token {
+fn word(
+    raw: &str,
+    line: usize,
+    end_line: usize,
+    file: &Arc<Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Token {
     Token {
         kind: Kind::Word,
         text: substitute(raw, env),
         line,
         end_line,
+        file: file.clone(),
     }
 }
 

@@ -343,5 +343,8 @@ pub struct LogConfig {
     pub location: Location,
     /// Names (lower-case FQDNs) logged; empty means all.
     pub names: Vec<String>,
+    /// `class` values (`all`, `denial`, `error`, `success`); empty means all.
     pub classes: Vec<String>,
+    /// The log format when one was given (the last argument, containing `{`).
+    pub format: Option<String>,
 }

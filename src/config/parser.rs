@@ -6,6 +6,7 @@
 //! checks braces and layout only; what the keys and directives mean is decided elsewhere.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::error::ConfigError;
 use super::lexer::{Kind, Token};
@@ -14,6 +15,8 @@ use super::lexer::{Kind, Token};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Directive {
     pub name: String,
+    /// The file the directive's name was read from (an imported file for imported lines).
+    pub file: Arc<Path>,
     pub line: usize,
     pub args: Vec<Token>,
     /// The nested block, if the directive has one.
@@ -31,6 +34,8 @@ impl Directive {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawBlock {
     pub keys: Vec<Token>,
+    /// Where the block starts (its first key, else its `{`).
+    pub file: Arc<Path>,
     pub line: usize,
     pub directives: Vec<Directive>,
 }
@@ -43,20 +48,16 @@ pub enum Item {
     Directive(Directive),
 }
 
-/// Builds the block structure of a Corefile from its tokens.
-pub fn parse(tokens: &[Token], file: &Path) -> Result<Vec<Item>, ConfigError> {
-    let mut p = Parser {
-        tokens,
-        pos: 0,
-        file,
-    };
+/// Builds the block structure of a Corefile from its tokens (imports already spliced in).
+pub fn parse(tokens: &[Token]) -> Result<Vec<Item>, ConfigError> {
+    let mut p = Parser { tokens, pos: 0 };
     let mut items = Vec::new();
     while let Some(tok) = p.peek() {
         match tok.kind {
-            Kind::Close => return Err(p.err(tok.line, "unexpected `}`: no block is open")),
+            Kind::Close => return Err(err(tok, "unexpected `}`: no block is open")),
             Kind::Open => {
-                return Err(p.err(
-                    tok.line,
+                return Err(err(
+                    tok,
                     "unexpected `{`: expected zone keys (such as `.:53`) before it",
                 ))
             }
@@ -73,7 +74,11 @@ pub fn parse(tokens: &[Token], file: &Path) -> Result<Vec<Item>, ConfigError> {
 struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
-    file: &'a Path,
+}
+
+/// An error at `tok`'s file and line.
+fn err(tok: &Token, message: impl Into<String>) -> ConfigError {
+    ConfigError::new(&tok.file, tok.line, message)
 }
 
 impl<'a> Parser<'a> {
@@ -87,15 +92,12 @@ impl<'a> Parser<'a> {
         tok
     }
 
-    fn err(&self, line: usize, message: impl Into<String>) -> ConfigError {
-        ConfigError::new(self.file, line, message)
-    }
-
     /// Zone keys, then `{`, the directives and `}`.
     fn block(&mut self) -> Result<RawBlock, ConfigError> {
         let mut keys: Vec<Token> = Vec::new();
         let mut expecting_another = false;
-        let mut last_line = 0;
+        // The last key token (keys are never empty once the loop has run once).
+        let mut last: Option<&Token> = None;
         let shown = |keys: &[Token]| {
             keys.iter()
                 .map(|k| k.text.as_str())
@@ -112,27 +114,30 @@ impl<'a> Parser<'a> {
                         shown(&keys)
                     )
                 };
-                return Err(self.err(last_line, msg));
+                let at = last.expect("block() starts at a word");
+                return Err(ConfigError::new(&at.file, at.end_line, msg));
             };
             match tok.kind {
                 Kind::Open if expecting_another => {
-                    return Err(self.err(
-                        tok.line,
+                    return Err(err(
+                        tok,
                         "expected another zone key after `,`, found `{` (remove the extra comma)",
                     ))
                 }
                 Kind::Open => break tok,
-                Kind::Close => return Err(self.err(tok.line, "unexpected `}`: no block is open")),
-                Kind::Word if !keys.is_empty() && !expecting_another && tok.line != last_line => {
-                    return Err(self.err(
-                        last_line,
+                Kind::Close => return Err(err(tok, "unexpected `}`: no block is open")),
+                Kind::Word if !expecting_another && last.is_some_and(|l| !l.same_line(tok)) => {
+                    let at = last.expect("checked");
+                    return Err(ConfigError::new(
+                        &at.file,
+                        at.end_line,
                         format!(
                             "expected `{{` to open the server block `{}`, found `{}` on line {}",
                             shown(&keys),
                             tok.text,
                             tok.line
                         ),
-                    ))
+                    ));
                 }
                 Kind::Word => {
                     let mut text = tok.text.as_str();
@@ -142,8 +147,8 @@ impl<'a> Parser<'a> {
                     }
                     for piece in text.split(',') {
                         if piece.is_empty() {
-                            return Err(self.err(
-                                tok.line,
+                            return Err(err(
+                                tok,
                                 format!("empty zone key in `{}`: expected a zone such as `.` or `example.org:53`", tok.text),
                             ));
                         }
@@ -152,35 +157,38 @@ impl<'a> Parser<'a> {
                             ..tok.clone()
                         });
                     }
-                    last_line = tok.end_line;
+                    last = Some(tok);
                     self.pos += 1;
                 }
             }
         };
         self.pos += 1;
-        let directives = self.body(open.line)?;
+        let directives = self.body(open)?;
+        let first = keys.first().unwrap_or(open);
         Ok(RawBlock {
-            line: keys.first().map_or(open.line, |k| k.line),
+            file: first.file.clone(),
+            line: first.line,
             keys,
             directives,
         })
     }
 
-    /// Directives up to and including the `}` closing a block opened on `open_line`.
-    fn body(&mut self, open_line: usize) -> Result<Vec<Directive>, ConfigError> {
+    /// Directives up to and including the `}` closing the block `open` opened.
+    fn body(&mut self, open: &Token) -> Result<Vec<Directive>, ConfigError> {
         let mut directives = Vec::new();
         loop {
             let Some(tok) = self.next() else {
-                return Err(self.err(
-                    open_line,
-                    format!("unclosed `{{` opened on line {open_line}: expected `}}` before end of file"),
+                return Err(err(
+                    open,
+                    format!(
+                        "unclosed `{{` opened on line {}: expected `}}` before end of file",
+                        open.line
+                    ),
                 ));
             };
             match tok.kind {
                 Kind::Close => return Ok(directives),
-                Kind::Open => {
-                    return Err(self.err(tok.line, "unexpected `{`: expected a directive name"))
-                }
+                Kind::Open => return Err(err(tok, "unexpected `{`: expected a directive name")),
                 Kind::Word => directives.push(self.directive(tok)?),
             }
         }
@@ -189,24 +197,25 @@ impl<'a> Parser<'a> {
     /// The rest of a directive whose name token has been consumed.
     fn directive(&mut self, name: &Token) -> Result<Directive, ConfigError> {
         let mut args = Vec::new();
-        let mut last_line = name.end_line;
+        let mut last = name;
         while let Some(tok) = self.peek() {
-            if tok.kind != Kind::Word || tok.line != last_line {
+            if tok.kind != Kind::Word || !last.same_line(tok) {
                 break;
             }
             args.push(tok.clone());
-            last_line = tok.end_line;
+            last = tok;
             self.pos += 1;
         }
         let block = match self.peek() {
             Some(tok) if tok.kind == Kind::Open => {
                 self.pos += 1;
-                Some(self.body(tok.line)?)
+                Some(self.body(tok)?)
             }
             _ => None,
         };
         Ok(Directive {
             name: name.text.clone(),
+            file: name.file.clone(),
             line: name.line,
             args,
             block,

@@ -7,76 +7,6 @@ use std::time::Duration;
 use super::model::{Config, PodMode, Requirement, ServerZone};
 use super::{default_config, load_corefile, parse_corefile, ConfigError};
 
-const KUBEADM: &str = "\
-.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-";
-
-const K0S: &str = "\
-.:53 {
-    errors
-    health
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-      pods insecure
-      ttl 30
-      fallthrough in-addr.arpa ip6.arpa
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-";
-
-const K3S: &str = "\
-.:53 {
-    errors
-    health
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-      pods insecure
-      fallthrough in-addr.arpa ip6.arpa
-    }
-    hosts /etc/coredns/NodeHosts {
-      ttl 60
-      reload 15s
-      fallthrough
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf
-    cache 30
-    loop
-    reload
-    loadbalance
-    import /etc/coredns/custom/*.override
-}
-import /etc/coredns/custom/*.server
-";
-
 fn env(name: &str) -> Option<String> {
     match name {
         "ZONE" => Some("Cluster.Local".to_string()),
@@ -105,27 +35,12 @@ fn ip(s: &str) -> IpAddr {
     s.parse().expect("test IP")
 }
 
-/// Removes the first `n` directive lines after line 1 of a Corefile (to reach later errors).
-fn without_lines(text: &str, drop: &[usize]) -> String {
-    text.lines()
-        .enumerate()
-        .filter(|(i, _)| !drop.contains(&(i + 1)))
-        .map(|(_, l)| format!("{l}\n"))
-        .collect()
-}
-
 #[test]
 fn errors_name_file_line_and_expectation() {
-    let kubeadm_no_errors = without_lines(KUBEADM, &[2, 3, 4, 5, 6]);
-    let k3s_import_only = "# custom servers\n\nimport /etc/coredns/custom/*.server\n";
     let cases: Vec<(&str, &str)> = vec![
-        // The distributions' Corefiles: the first plugin Cairn lacks, at its line.
-        (KUBEADM, "Corefile:2: plugin `errors` is not supported yet"),
-        (K0S, "Corefile:2: plugin `errors` is not supported yet"),
-        (K3S, "Corefile:2: plugin `errors` is not supported yet"),
-        (&kubeadm_no_errors, "Corefile:7: plugin `prometheus` is not supported yet"),
-        (k3s_import_only, "Corefile:3: plugin `import` is not supported yet"),
-        (".:53 {\n  kubernetes\n  cache 30 {\n    success 100\n  }\n}", "Corefile:3: plugin `cache` is not supported yet"),
+        // CoreDNS plugins Cairn lacks, at their line.
+        (".:53 {\n  kubernetes\n  rewrite name a.org b.org\n}", "Corefile:3: plugin `rewrite` is not supported yet"),
+        (".:53 {\n  errors\n  whoami\n}", "Corefile:3: plugin `whoami` is not supported yet"),
         (".:53 {\n\n  frobnicate on\n}", "Corefile:3: unknown plugin `frobnicate`"),
         // Structure.
         (".:53 {\n  kubernetes\n", "Corefile:1: unclosed `{` opened on line 1: expected `}` before end of file"),
@@ -138,7 +53,7 @@ fn errors_name_file_line_and_expectation() {
         ("a.org, {\n}", "Corefile:1: expected another zone key after `,`, found `{` (remove the extra comma)"),
         ("a.org,\n", "Corefile:1: expected another zone key after `,`, found end of file"),
         (".:53 {\n  kubeconfig \"/x\n}\n", "Corefile:2: unterminated quoted string: expected a closing `\"`"),
-        (".:53 {\n  kubernetes {\n    kubeconfig \"/a\nb\" ctx\n  }\n  errors\n}", "Corefile:6: plugin `errors` is not supported yet"),
+        (".:53 {\n  kubernetes {\n    kubeconfig \"/a\nb\" ctx\n  }\n  whoami\n}", "Corefile:6: plugin `whoami` is not supported yet"),
         // Keys.
         ("a.org,,b.org {\n}", "Corefile:1: empty zone key in `a.org,,b.org`: expected a zone such as `.` or `example.org:53`"),
         ("\"\" {\n}", "Corefile:1: empty zone key in ``: expected a zone such as `.` or `example.org:53`"),
@@ -154,7 +69,7 @@ fn errors_name_file_line_and_expectation() {
         (".:53 {\n}\n\n.:53 {\n}", "Corefile:4: zone `.` on port 53 is already served by the server block on line 1"),
         ("a.org b.org {\n}\nB.ORG. {\n}", "Corefile:3: zone `b.org.` on port 53 is already served by the server block on line 1"),
         (".:53 {\n bind 10.0.0.1\n}\n.:53 {\n bind 10.0.0.2 10.0.0.1\n}", "Corefile:4: zone `.` on port 53 is already served by the server block on line 1"),
-        ("(common) {\n  errors\n}", "Corefile:1: snippet `(common)` is not supported yet"),
+        ("a.org (common) {\n  errors\n}", "Corefile:1: `(common)` is a snippet name, not a zone: a snippet is defined alone, as `(common) { ... }`"),
         ("{$UNSET} {\n}", "Corefile:1: unexpected `{`: expected zone keys (such as `.:53`) before it"),
         // bind.
         (".:53 {\n  bind eth0\n}", "Corefile:2: bind: `eth0` is not an IP address; interface names are not supported yet; give an IP address"),
@@ -390,8 +305,8 @@ fn load_corefile_reads_the_file_and_names_it_on_error() {
     assert_eq!(c.servers[0].zones, [sz("cluster.local.", 1053)]);
     assert_eq!(c.servers[0].location.file, path);
 
-    std::fs::write(&path, ".:53 {\n  errors\n}\n").expect("write");
-    let err = load_corefile(&path).expect_err("errors is unsupported");
+    std::fs::write(&path, ".:53 {\n  whoami\n}\n").expect("write");
+    let err = load_corefile(&path).expect_err("whoami is unsupported");
     assert_eq!(err.file, path);
     assert_eq!(err.line, 2);
 
@@ -418,3 +333,7 @@ fn error_display_is_file_colon_line() {
         "/etc/coredns/Corefile:12: plugin `log` is not supported yet"
     );
 }
+
+mod distributions;
+mod imports;
+mod plugins;

@@ -51,7 +51,9 @@ pub fn zones_from_arg(arg: &str) -> Result<Vec<String>, String> {
 /// Splits a server block key `[dns://]ZONE[:PORT]` into its zones (several for a CIDR) and port.
 pub fn parse_key(key: &str) -> Result<(Vec<String>, u16), String> {
     if key.starts_with('(') && key.ends_with(')') {
-        return Err(format!("snippet `{key}` is not supported yet"));
+        return Err(format!(
+            "`{key}` is a snippet name, not a zone: a snippet is defined alone, as `{key} {{ ... }}`"
+        ));
     }
     let rest = match key.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("dns") => rest,

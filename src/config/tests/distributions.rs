@@ -1,0 +1,180 @@
+//! The Corefiles the distributions ship (tests/fixtures/corefiles/, verbatim from
+//! docs/corefiles.md) parse, with `/etc/resolv.conf` supplied by a fake filesystem.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::files::FakeFiles;
+use crate::config::model::{Config, ForwardPolicy, PodMode};
+use crate::config::parse_corefile_with;
+
+const KUBEADM: &str = include_str!("../../../tests/fixtures/corefiles/kubeadm.Corefile");
+const KUBEADM_OLD: &str = include_str!("../../../tests/fixtures/corefiles/kubeadm-old.Corefile");
+const K0S: &str = include_str!("../../../tests/fixtures/corefiles/k0s.Corefile");
+const K3S: &str = include_str!("../../../tests/fixtures/corefiles/k3s.Corefile");
+
+fn node() -> FakeFiles {
+    FakeFiles::with(&[(
+        "/etc/resolv.conf",
+        "# systemd-resolved stub\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n",
+    )])
+}
+
+fn parse(text: &str, files: &FakeFiles) -> Config {
+    parse_corefile_with(text, Path::new("/etc/coredns/Corefile"), &|_| None, files)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().expect("test address")
+}
+
+/// What every one of the three distributions' Corefiles has in common.
+fn common(c: &Config, cache_disabled: bool) {
+    assert_eq!(c.servers.len(), 1);
+    let s = &c.servers[0];
+    assert!(s.errors && s.loop_detect && s.loadbalance);
+    assert!(s.log.is_none());
+    let k = s.kubernetes.as_ref().expect("kubernetes");
+    assert_eq!(k.zones, ["cluster.local.", "in-addr.arpa.", "ip6.arpa."]);
+    assert_eq!(k.pods, PodMode::Insecure);
+    assert_eq!(
+        k.fallthrough.as_deref(),
+        Some(&["in-addr.arpa.".to_string(), "ip6.arpa.".to_string()][..])
+    );
+    let ready = s.ready.as_ref().expect("ready");
+    assert_eq!(ready.addr, sa("0.0.0.0:8181"));
+    let prom = s.prometheus.as_ref().expect("prometheus");
+    assert_eq!(prom.addr, sa("0.0.0.0:9153"));
+    let health = s.health.as_ref().expect("health");
+    assert_eq!(health.addr, sa("0.0.0.0:8080"));
+    let f = s.forward.as_ref().expect("forward");
+    assert_eq!(f.from, ".");
+    assert_eq!(f.to, [sa("127.0.0.53:53")]);
+    assert_eq!(f.expire, Duration::from_secs(10));
+    assert_eq!(f.max_fails, 2);
+    assert_eq!(f.health_check, Duration::from_millis(500));
+    assert_eq!(f.policy, ForwardPolicy::Random);
+    assert!(!f.force_tcp && !f.prefer_udp && f.except.is_empty());
+    let cache = s.cache.as_ref().expect("cache");
+    assert_eq!((cache.success.max_ttl, cache.denial.max_ttl), (30, 30));
+    assert_eq!(
+        (cache.success.capacity, cache.denial.capacity),
+        (9984, 9984)
+    );
+    assert_eq!((cache.success.min_ttl, cache.denial.min_ttl), (5, 5));
+    assert!(cache.zones.is_empty() && cache.prefetch.is_none() && cache.serve_stale.is_none());
+    if cache_disabled {
+        let only = Some(vec!["cluster.local.".to_string()]);
+        assert_eq!(cache.disable_success, only);
+        assert_eq!(cache.disable_denial, only);
+    } else {
+        assert_eq!(
+            (&cache.disable_success, &cache.disable_denial),
+            (&None, &None)
+        );
+    }
+    let reload = s.reload.as_ref().expect("reload");
+    assert_eq!(
+        (reload.interval, reload.jitter),
+        (Duration::from_secs(30), Duration::from_secs(15))
+    );
+}
+
+#[test]
+fn kubeadm() {
+    let c = parse(KUBEADM, &node());
+    common(&c, true);
+    let s = &c.servers[0];
+    assert_eq!(s.kubernetes.as_ref().map(|k| k.ttl), Some(30));
+    assert_eq!(
+        s.health.as_ref().map(|h| h.lameduck),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(
+        s.forward.as_ref().and_then(|f| f.max_concurrent),
+        Some(1000)
+    );
+    assert_eq!(s.forward.as_ref().map(|f| f.location.line), Some(13));
+}
+
+#[test]
+fn kubeadm_old() {
+    let c = parse(KUBEADM_OLD, &node());
+    common(&c, false);
+    let s = &c.servers[0];
+    assert_eq!(
+        s.health.as_ref().map(|h| h.lameduck),
+        Some(Duration::from_secs(5))
+    );
+}
+
+#[test]
+fn k0s() {
+    let c = parse(K0S, &node());
+    common(&c, false);
+    let s = &c.servers[0];
+    assert_eq!(s.kubernetes.as_ref().map(|k| k.ttl), Some(30));
+    assert_eq!(s.health.as_ref().map(|h| h.lameduck), Some(Duration::ZERO));
+    assert_eq!(s.forward.as_ref().and_then(|f| f.max_concurrent), None);
+    assert!(s.hosts.is_none());
+}
+
+#[test]
+fn k3s_without_custom_files() {
+    let c = parse(K3S, &node());
+    common(&c, false);
+    let s = &c.servers[0];
+    assert_eq!(s.kubernetes.as_ref().map(|k| k.ttl), Some(5));
+    let h = s.hosts.as_ref().expect("hosts");
+    assert_eq!(h.file, Path::new("/etc/coredns/NodeHosts"));
+    assert_eq!(h.ttl, 60);
+    assert_eq!(h.reload, Duration::from_secs(15));
+    assert_eq!(h.fallthrough, Some(vec![]));
+    assert!(h.zones.is_empty() && h.inline.is_empty() && !h.no_reverse);
+}
+
+#[test]
+fn k3s_with_custom_files() {
+    let mut files = node();
+    for (path, text) in [
+        ("/etc/coredns/custom/a.override", "log\n"),
+        ("/etc/coredns/custom/b.override", "# nothing\n"),
+        (
+            "/etc/coredns/custom/example.server",
+            "example.org:53 {\n    forward . 10.0.0.10\n    cache\n}\n",
+        ),
+    ] {
+        files.files.insert(path.into(), text.into());
+    }
+    let c = parse(K3S, &files);
+    assert_eq!(c.servers.len(), 2);
+    let log = c.servers[0].log.as_ref().expect("log from a.override");
+    assert_eq!(
+        log.location.file,
+        Path::new("/etc/coredns/custom/a.override")
+    );
+    assert_eq!(log.location.line, 1);
+    let ex = &c.servers[1];
+    assert_eq!(ex.zones[0].zone, "example.org.");
+    assert_eq!(
+        ex.location.file,
+        Path::new("/etc/coredns/custom/example.server")
+    );
+    assert_eq!(
+        ex.forward.as_ref().map(|f| f.to.clone()),
+        Some(vec![sa("10.0.0.10:53")])
+    );
+    assert_eq!(ex.cache.as_ref().map(|c| c.success.max_ttl), Some(3600));
+}
+
+#[test]
+fn a_missing_resolv_conf_is_named_at_the_forward_line() {
+    let err = parse_corefile_with(K0S, Path::new("Corefile"), &|_| None, &FakeFiles::default())
+        .expect_err("no resolv.conf");
+    assert_eq!(
+        err.to_string(),
+        "Corefile:11: forward: `/etc/resolv.conf` is not an IP address and cannot be read as a resolv.conf file: No such file or directory"
+    );
+}
