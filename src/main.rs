@@ -79,12 +79,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .thread_name("cairn-source")
         .enable_all()
         .build()?;
+    let reload = config.servers.iter().find_map(|b| b.reload.clone());
     let server = match &args.from {
         Some(dump) => serve_dump(config, dump)?,
         None => runtime.block_on(serve_api(config))?,
     };
     for addr in server.local_addrs() {
         tracing::info!(%addr, "serving");
+    }
+    let server = std::sync::Arc::new(server);
+    if let (Some(reload), Some(path)) = (reload, args.corefile.clone()) {
+        runtime.spawn(watch_corefile(path, reload, server.clone()));
     }
     runtime.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -97,6 +102,45 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     drop(server);
     Ok(())
+}
+
+/// The `reload` plugin: checks the Corefile every interval (plus up to `jitter`); a changed file
+/// that parses is applied at once, one that does not (or that changes what needs a restart) is
+/// logged and counted, and the running configuration stays.
+async fn watch_corefile(
+    path: PathBuf,
+    reload: cairn::config::model::ReloadConfig,
+    server: std::sync::Arc<RunningServer>,
+) {
+    let digest = |text: &str| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        h.finish()
+    };
+    let mut applied = std::fs::read_to_string(&path).map(|t| digest(&t)).ok();
+    loop {
+        let jitter = reload.jitter.mul_f64(fastrand::f64());
+        tokio::time::sleep(reload.interval + jitter).await;
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let now = Some(digest(&text));
+        if now == applied {
+            continue;
+        }
+        applied = now;
+        let outcome = cairn::config::load_corefile(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|config| server.reload(config));
+        match outcome {
+            Ok(()) => tracing::info!(corefile = %path.display(), "plugin/reload: running the new configuration"),
+            Err(err) => {
+                server.metrics().reload_failed();
+                tracing::error!(corefile = %path.display(), "plugin/reload: keeping the running configuration: {err}");
+            }
+        }
+    }
 }
 
 /// Serves a cluster dump: fully loaded (or refused) before any socket opens.

@@ -102,6 +102,9 @@ impl Metrics {
         let _ = (server, zones, denial, entries);
     }
 
+    /// A Corefile reload that was not applied: `coredns_reload_failed_total`.
+    pub fn reload_failed(&self) {}
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         String::new()

@@ -5,6 +5,7 @@
 //! block and answers from them. Port 0 picks one ephemeral port shared by UDP and TCP.
 
 pub mod answer_cache;
+pub mod assemble;
 pub mod chain;
 pub mod handler;
 pub mod loop_guard;
@@ -16,18 +17,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use hickory_proto::rr::Name;
 
-use crate::cache::Cache;
 use crate::cluster::model::ClusterState;
 use crate::cluster::publish::Publisher;
-use crate::config::model::Config;
+use crate::config::model::{Config, KubernetesConfig};
 use crate::forward::Forwarder;
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
-use chain::{Chain, Kubernetes};
 use handler::{Block, Handler};
-use loop_guard::LoopGuard;
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +41,9 @@ pub enum ServerError {
 /// A server whose sockets are bound and answering. Dropping it stops the UDP workers.
 pub struct RunningServer {
     addrs: Vec<SocketAddr>,
+    /// The listening addresses as configured (port 0 before binding), each with its handler.
+    handlers: Vec<((IpAddr, u16), Arc<Handler>)>,
+    configured: Vec<(IpAddr, u16)>,
     publisher: Publisher,
     stop: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
@@ -55,6 +55,55 @@ impl RunningServer {
     /// One address per listener (UDP and TCP share it), in the order of the Corefile's blocks.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// Applies a new configuration without dropping a query: every listener's chains are
+    /// replaced at once. The listening addresses and the `kubernetes` blocks must stay as they
+    /// are (their indexes and watches carry on); a change to those needs a restart and is
+    /// refused with the reason.
+    pub fn reload(&self, config: Config) -> Result<(), String> {
+        let keys = assemble::listen_keys(&config);
+        let mut wanted = keys.clone();
+        let mut have = self.configured.clone();
+        wanted.sort();
+        have.sort();
+        if wanted != have {
+            return Err(format!(
+                "the listening addresses changed ({} -> {}); restart Cairn to apply",
+                describe(&have),
+                describe(&wanted)
+            ));
+        }
+        let cells = self.publisher.cells();
+        let mut reuse = |k: KubernetesConfig, own: Vec<IpAddr>| {
+            cells
+                .iter()
+                .find(|c| same_kubernetes(c.config(), &k) && c.own_ips() == own.as_slice())
+                .cloned()
+                .ok_or_else(|| {
+                    format!(
+                        "the kubernetes block at {} changed; restart Cairn to apply",
+                        k.location
+                    )
+                })
+        };
+        let assembly = assemble::assemble(config, &self.metrics, &mut reuse)?;
+        if let Some(runtime) = &self.runtime {
+            let _entered = runtime.enter();
+            for forwarder in &assembly.forwarders {
+                forwarder.start();
+            }
+            for h in &assembly.hosts {
+                h.start();
+            }
+        }
+        for (key, blocks) in assembly.listeners {
+            if let Some((_, handler)) = self.handlers.iter().find(|(k, _)| *k == key) {
+                handler.replace(blocks);
+            }
+        }
+        self.publisher.bump();
+        Ok(())
     }
 
     /// The server's metrics.
@@ -75,6 +124,20 @@ impl Drop for RunningServer {
             runtime.shutdown_background();
         }
     }
+}
+
+fn describe(keys: &[(IpAddr, u16)]) -> String {
+    keys.iter()
+        .map(|(ip, port)| SocketAddr::new(*ip, *port).to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Two `kubernetes` blocks that build the same index (where they are written does not matter).
+fn same_kubernetes(a: &KubernetesConfig, b: &KubernetesConfig) -> bool {
+    let mut b = b.clone();
+    b.location = a.location.clone();
+    *a == b
 }
 
 /// The SOA serial for state observed now: seconds since the epoch (opaque to clients).
@@ -145,90 +208,15 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     let serial = serial_now();
     let metrics = Arc::new(Metrics::new());
     let mut publisher = Publisher::default();
-    let mut forwarders = Vec::new();
-    let mut all_hosts = Vec::new();
-    let mut listeners: Vec<((IpAddr, u16), Vec<Block>)> = Vec::new();
-    for block in config.servers {
-        let zones: Vec<Name> = block
-            .zones
-            .iter()
-            .filter_map(|z| Name::from_ascii(&z.zone).ok())
-            .collect();
-        let first_port = block.zones.first().map_or(53, |z| z.port);
-        let first_ip = block
-            .bind
-            .first()
-            .copied()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let server_label = format!("dns://{}", SocketAddr::new(first_ip, first_port));
-        let names = |zs: &[String]| -> Vec<Name> {
-            zs.iter().filter_map(|z| Name::from_ascii(z).ok()).collect()
-        };
-        let kubernetes = block.kubernetes.map(|k| {
-            let fallthrough = k.fallthrough.as_deref().map(names);
-            Kubernetes {
-                cell: publisher.add(k, own_ips(&block.bind), state, serial, synced),
-                fallthrough,
-            }
-        });
-        let block_zones: Vec<String> = block.zones.iter().map(|z| z.zone.clone()).collect();
-        let hosts = block.hosts.map(|h| Hosts::new(h, &block_zones));
-        all_hosts.extend(hosts.clone());
-        let forward = block.forward.map(|f| Forwarder::new(f, metrics.clone()));
-        forwarders.extend(forward.clone());
-        let cache = block
-            .cache
-            .map(|c| Arc::new(Cache::new(c, server_label.clone(), metrics.clone())));
-        let chain = Arc::new(Chain {
-            zones: zones.clone(),
-            server_label,
-            kubernetes,
-            cache,
-            hosts,
-            forward,
-            loadbalance: block.loadbalance,
-            loop_guard: if block.loop_detect {
-                zones.first().and_then(LoopGuard::new)
-            } else {
-                None
-            },
-            errors: block.errors,
-            log: block.log,
-            metrics: metrics.clone(),
-        });
-        let binds = if block.bind.is_empty() {
-            vec![
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            ]
-        } else {
-            block.bind.clone()
-        };
-        for ip in binds {
-            for zone in &block.zones {
-                let key = (ip, zone.port);
-                let at = match listeners.iter().position(|(k, _)| *k == key) {
-                    Some(at) => at,
-                    None => {
-                        listeners.push((key, Vec::new()));
-                        listeners.len() - 1
-                    }
-                };
-                let blocks = &mut listeners[at].1;
-                if !blocks.iter().any(|b| Arc::ptr_eq(&b.chain, &chain)) {
-                    blocks.push(Block {
-                        zones: zones.clone(),
-                        chain: chain.clone(),
-                    });
-                }
-            }
-        }
-    }
+    let assembly = assemble::assemble(config, &metrics, &mut |k, own| {
+        Ok(publisher.add(k, own, state, serial, synced))
+    })
+    .unwrap_or_else(|never: String| unreachable!("a fresh cell is always made: {never}"));
     Prepared {
         publisher,
-        listeners,
-        forwarders,
-        hosts: all_hosts,
+        listeners: assembly.listeners,
+        forwarders: assembly.forwarders,
+        hosts: assembly.hosts,
         metrics,
     }
 }
@@ -271,6 +259,8 @@ impl Prepared {
         }
         let mut tcp_listeners = Vec::new();
         let mut addrs = Vec::new();
+        let mut handlers = Vec::new();
+        let configured: Vec<(IpAddr, u16)> = listeners.iter().map(|(k, _)| *k).collect();
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         for (key, blocks) in listeners {
             let requested = SocketAddr::new(key.0, key.1);
@@ -289,6 +279,7 @@ impl Prepared {
             };
             let bind_err = |source| ServerError::Bind { addr, source };
             let handler = Arc::new(Handler::new(blocks));
+            handlers.push((key, handler.clone()));
             for socket in sockets {
                 udp::spawn(
                     socket,
@@ -333,6 +324,8 @@ impl Prepared {
         }
         Ok(RunningServer {
             addrs,
+            handlers,
+            configured,
             publisher,
             stop,
             metrics,

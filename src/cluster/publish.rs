@@ -22,6 +22,16 @@ pub struct IndexCell {
 }
 
 impl IndexCell {
+    /// The block configuration this cell's indexes are built for.
+    pub fn config(&self) -> &KubernetesConfig {
+        &self.config
+    }
+
+    /// The server addresses this cell's indexes name (apex NS glue).
+    pub fn own_ips(&self) -> &[IpAddr] {
+        &self.own_ips
+    }
+
     /// The index to answer from now (a cheap, lock-free load).
     pub fn load(&self) -> arc_swap::Guard<Arc<Index>> {
         self.current.load()
@@ -74,6 +84,16 @@ impl Publisher {
                 .update(state, &cell.config, affected, serial, synced);
             cell.current.store(Arc::new(next));
         }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The cells, in the order they were added.
+    pub fn cells(&self) -> &[Arc<IndexCell>] {
+        &self.cells
+    }
+
+    /// Marks every per-thread answer cache stale (after the handler chains changed).
+    pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::Release);
     }
 

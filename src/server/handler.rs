@@ -41,7 +41,7 @@ pub enum Handled {
 /// What the listener needs to account for an answer it serves again from its own cache.
 #[derive(Clone)]
 pub struct Reuse {
-    pub block: usize,
+    pub chain: Arc<Chain>,
     pub zone: Arc<str>,
     pub qtype: RecordType,
     pub rcode: ResponseCode,
@@ -121,28 +121,22 @@ fn finish(
     rcode
 }
 
-/// Answers packets for one listener.
-pub struct Handler {
+/// The blocks of one listener, with their zones as metric labels (parallel to `blocks`).
+struct BlockSet {
     blocks: Vec<Block>,
-    /// Block zones as metric labels, parallel to `blocks`.
     zone_labels: Vec<Vec<Arc<str>>>,
 }
 
-impl Handler {
-    pub fn new(blocks: Vec<Block>) -> Self {
+impl BlockSet {
+    fn new(blocks: Vec<Block>) -> Self {
         let zone_labels = blocks
             .iter()
             .map(|b| b.zones.iter().map(|z| Arc::from(z.to_ascii())).collect())
             .collect();
-        Handler {
+        BlockSet {
             blocks,
             zone_labels,
         }
-    }
-
-    /// The chains of this listener's blocks.
-    pub fn chains(&self) -> impl Iterator<Item = &Arc<Chain>> {
-        self.blocks.iter().map(|b| &b.chain)
     }
 
     /// The block serving `qname` and which of its zones matched.
@@ -160,6 +154,30 @@ impl Handler {
             .filter(|(_, _, zone)| zone.zone_of(qname))
             .max_by_key(|(_, _, zone)| zone.num_labels())
             .map(|(b, z, _)| (b, z))
+    }
+}
+
+/// Answers packets for one listener. Its blocks can be replaced at once (Corefile reload)
+/// while queries flow.
+pub struct Handler {
+    set: arc_swap::ArcSwap<BlockSet>,
+}
+
+impl Handler {
+    pub fn new(blocks: Vec<Block>) -> Self {
+        Handler {
+            set: arc_swap::ArcSwap::from_pointee(BlockSet::new(blocks)),
+        }
+    }
+
+    /// Replaces the blocks (queries already routed finish with the old ones).
+    pub fn replace(&self, blocks: Vec<Block>) {
+        self.set.store(Arc::new(BlockSet::new(blocks)));
+    }
+
+    /// The chains of this listener's blocks.
+    pub fn chains(&self) -> Vec<Arc<Chain>> {
+        self.set.load().blocks.iter().map(|b| b.chain.clone()).collect()
     }
 
     /// Answers `packet` from `client`.
@@ -182,7 +200,8 @@ impl Handler {
             }
             Incoming::Drop => return Handled::Drop,
         };
-        let Some((b, z)) = self.route(request.query().name()) else {
+        let set = self.set.load();
+        let Some((b, z)) = set.route(request.query().name()) else {
             let refused = Sections {
                 rcode: ResponseCode::Refused,
                 ..Sections::default()
@@ -190,8 +209,8 @@ impl Handler {
             response::encode(&request, refused, limit(&request, transport), out);
             return Handled::Reply { reusable: None };
         };
-        let chain = &self.blocks[b].chain;
-        let zone = &self.zone_labels[b][z];
+        let chain = &set.blocks[b].chain;
+        let zone = &set.zone_labels[b][z];
         match chain.resolve(&request) {
             Step::Done {
                 sections,
@@ -212,7 +231,7 @@ impl Handler {
                     out,
                 );
                 let reusable = (deterministic && chain.log.is_none()).then(|| Reuse {
-                    block: b,
+                    chain: chain.clone(),
                     zone: zone.clone(),
                     qtype,
                     rcode,
@@ -242,7 +261,7 @@ impl Handler {
         response_size: usize,
         started: Instant,
     ) {
-        let chain = &self.blocks[reuse.block].chain;
+        let chain = &reuse.chain;
         chain.metrics.query(
             &chain.server_label,
             &reuse.zone,
