@@ -5,6 +5,7 @@
 //! (`server`) answer queries from the current index using the wire helpers in `dns`.
 //! Configuration is a CoreDNS Corefile (`config`).
 
+pub mod cache;
 pub mod cluster;
 pub mod config;
 pub mod dns;
