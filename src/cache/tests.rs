@@ -684,7 +684,7 @@ fn concurrent_lookups_and_inserts() {
                         let i = (i + t * 61) % NAMES;
                         let n = format!("h{i}.example.org.");
                         let now = t0 + secs(f64::from(round));
-                        if i % 7 == 0 {
+                        if i.is_multiple_of(7) {
                             c.insert(key(&n), &nxdomain(&n, 60, 60), now);
                         } else {
                             c.insert(key(&n), &answer(&n, &[60]), now);
@@ -700,7 +700,7 @@ fn concurrent_lookups_and_inserts() {
         .collect();
     let hits: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(hits, THREADS * 3 * NAMES, "a name just inserted is found");
-    let denial = (0..NAMES).filter(|i| i % 7 == 0).count();
+    let denial = (0..NAMES).filter(|i| i.is_multiple_of(7)).count();
     assert_eq!(c.len(), (NAMES - denial, denial));
     assert_eq!(c.success.count_slow(), NAMES - denial);
     assert_eq!(c.denial.count_slow(), denial);
