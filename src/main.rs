@@ -134,7 +134,9 @@ async fn watch_corefile(
             .map_err(|e| e.to_string())
             .and_then(|config| server.reload(config));
         match outcome {
-            Ok(()) => tracing::info!(corefile = %path.display(), "plugin/reload: running the new configuration"),
+            Ok(()) => {
+                tracing::info!(corefile = %path.display(), "plugin/reload: running the new configuration")
+            }
             Err(err) => {
                 server.metrics().reload_failed();
                 tracing::error!(corefile = %path.display(), "plugin/reload: keeping the running configuration: {err}");

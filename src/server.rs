@@ -17,7 +17,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-
 use crate::cluster::model::ClusterState;
 use crate::cluster::publish::Publisher;
 use crate::config::model::{Config, KubernetesConfig};

@@ -98,9 +98,12 @@ pub fn assemble(
         all_hosts.extend(hosts.clone());
         let forward = block.forward.map(|f| Forwarder::new(f, metrics.clone()));
         forwarders.extend(forward.clone());
-        let cache = block
-            .cache
-            .map(|c| Arc::new(Cache::new(c, server_label.clone(), metrics.clone())));
+        let cache = block.cache.map(|mut c| {
+            if c.zones.is_empty() {
+                c.zones = block_zones.clone();
+            }
+            Arc::new(Cache::new(c, server_label.clone(), metrics.clone()))
+        });
         let chain = Arc::new(Chain {
             zones: zones.clone(),
             server_label,

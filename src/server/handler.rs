@@ -177,7 +177,12 @@ impl Handler {
 
     /// The chains of this listener's blocks.
     pub fn chains(&self) -> Vec<Arc<Chain>> {
-        self.set.load().blocks.iter().map(|b| b.chain.clone()).collect()
+        self.set
+            .load()
+            .blocks
+            .iter()
+            .map(|b| b.chain.clone())
+            .collect()
     }
 
     /// Answers `packet` from `client`.
