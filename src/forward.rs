@@ -11,6 +11,16 @@
 //! `. IN NS` query, any response counts as healthy) that repeats every `health_check` interval
 //! while it keeps failing; after `max_fails` consecutive failed checks the upstream is skipped;
 //! when every upstream is down a random one is tried anyway.
+//!
+//! Where Cairn differs from CoreDNS:
+//! - CoreDNS cycles through the upstreams until its 5 s deadline even when each refuses at once;
+//!   here another pass is made only if the previous one saw a timeout, so a refused or
+//!   unreachable set of upstreams fails in milliseconds and the caller can SERVFAIL.
+//! - A response whose question differs from the query is ignored like a wrong-ID one (keep
+//!   waiting for the real answer) instead of answering the client FORMERR.
+//! - UDP uses a fresh socket (a random source port) per exchange instead of pooled sockets.
+//! - An upstream is down once it has `max_fails` consecutive failed checks, as the README says.
+//! - No `tls`/`tls_servername` (DNS-over-TLS upstreams).
 
 mod policy;
 mod transport;
@@ -20,7 +30,7 @@ mod upstream;
 mod tests;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,6 +110,7 @@ pub struct Forwarder {
     robin: AtomicUsize,
     timeouts: Timeouts,
     metrics: Arc<Metrics>,
+    started: AtomicBool,
     /// Dropped with the Forwarder: background tasks watch it and stop.
     shutdown: tokio::sync::watch::Sender<()>,
 }
@@ -138,14 +149,19 @@ impl Forwarder {
             robin: AtomicUsize::new(0),
             timeouts,
             metrics,
+            started: AtomicBool::new(false),
             shutdown,
         })
     }
 
     /// Starts the background tasks: one health checker per upstream (idle until an exchange with
     /// it fails; not started when `max_fails` is 0) and a sweeper closing idle TCP connections
-    /// after `expire`. They stop when the Forwarder is dropped. Call once, inside a tokio runtime.
+    /// after `expire`. They stop when the Forwarder is dropped. Call inside a tokio runtime; later
+    /// calls do nothing. Without it, forwarding works but no upstream is ever marked down.
     pub fn start(self: &Arc<Self>) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
         for up in &self.upstreams {
             if self.max_fails > 0 {
                 tokio::spawn(upstream::health_loop(

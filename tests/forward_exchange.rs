@@ -32,6 +32,8 @@ enum Behaviour {
     Slow(Duration),
     /// Answers queries but not health checks (`. NS`).
     IgnoreHealthChecks,
+    /// Answers, and over TCP closes the connection after each answer.
+    AnswerThenClose,
 }
 
 #[derive(Default)]
@@ -114,6 +116,9 @@ impl Fake {
                             if conn.write_all(&framed).await.is_err() {
                                 return;
                             }
+                        }
+                        if *ctx.behaviour.lock().unwrap() == Behaviour::AnswerThenClose {
+                            return;
                         }
                     }
                 });
@@ -378,6 +383,21 @@ async fn force_tcp_uses_tcp_only_and_reuses_the_connection() {
     }
     assert_eq!((up.udp(), up.tcp()), (0, 3));
     assert_eq!(up.counts.tcp_connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_by_the_upstream_is_replaced() {
+    let up = Fake::start(Behaviour::AnswerThenClose).await;
+    let mut c = config(vec![up.addr]);
+    c.force_tcp = true;
+    let f = forwarder(c);
+    for id in 0..3 {
+        let r = f.exchange(&query(id, "a.example.")).await.unwrap();
+        assert_eq!(r.metadata.id, id);
+        sleep(Duration::from_millis(20)).await; // let the close arrive
+    }
+    assert_eq!(up.tcp(), 3);
+    assert_eq!(up.counts.tcp_connections.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
