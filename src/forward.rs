@@ -97,7 +97,8 @@ impl Default for Timeouts {
 /// Forwards queries for one `forward` block.
 #[derive(Debug)]
 pub struct Forwarder {
-    from: Name,
+    /// `None` when the configured name was invalid: nothing is handled.
+    from: Option<Name>,
     except: Vec<Name>,
     upstreams: Vec<Arc<Upstream>>,
     policy: ForwardPolicy,
@@ -127,7 +128,13 @@ impl Forwarder {
         metrics: Arc<Metrics>,
         timeouts: Timeouts,
     ) -> Arc<Forwarder> {
-        let zone = |z: &str| Name::from_ascii(z).unwrap_or_else(|_| Name::root());
+        // The parser hands over valid names; an invalid one is logged and dropped (an invalid
+        // `from` forwards nothing rather than everything).
+        let zone = |z: &str| {
+            Name::from_ascii(z)
+                .inspect_err(|e| tracing::warn!(zone = z, error = %e, "forward: invalid zone"))
+                .ok()
+        };
         let health = upstream::HealthCheck::new(&config, timeouts.health_check);
         let upstreams = config
             .to
@@ -137,7 +144,7 @@ impl Forwarder {
         let (shutdown, _) = tokio::sync::watch::channel(());
         Arc::new(Forwarder {
             from: zone(&config.from),
-            except: config.except.iter().map(|z| zone(z)).collect(),
+            except: config.except.iter().filter_map(|z| zone(z)).collect(),
             upstreams,
             policy: config.policy,
             force_tcp: config.force_tcp,
@@ -183,10 +190,13 @@ impl Forwarder {
     /// True when `qname` is inside `from` and not inside any `except` zone (case-insensitive).
     /// As in CoreDNS, `from` itself is always forwarded.
     pub fn handles(&self, qname: &Name) -> bool {
-        if !self.from.zone_of(qname) {
+        let Some(from) = &self.from else {
+            return false;
+        };
+        if !from.zone_of(qname) {
             return false;
         }
-        if self.from.num_labels() == qname.num_labels() {
+        if from.num_labels() == qname.num_labels() {
             return true;
         }
         !self.except.iter().any(|z| z.zone_of(qname))
