@@ -268,12 +268,18 @@ impl Chain {
     }
 
     /// The asynchronous part: goes upstream for `job`.
-    pub async fn complete(&self, request: &Request, job: Job) -> (Sections, &'static str) {
+    pub async fn complete(
+        &self,
+        request: &Request,
+        job: Job,
+        tcp: bool,
+    ) -> (Sections, &'static str) {
+        let client = if tcp { Proto::Tcp } else { Proto::Udp };
         let Some(forward) = &self.forward else {
             return (servfail(), "forward");
         };
         match job {
-            Job::Forward { stale } => match forward.exchange(&request.message).await {
+            Job::Forward { stale } => match forward.exchange_via(&request.message, client).await {
                 Ok(response) => {
                     let mut sections = sections_of(&response);
                     sections.authoritative = false;
@@ -309,7 +315,7 @@ impl Chain {
                 if let Some(q) = upstream.queries.first_mut() {
                     q.set_name(target);
                 }
-                if let Ok(response) = forward.exchange(&upstream).await {
+                if let Ok(response) = forward.exchange_via(&upstream, client).await {
                     answer.answers.extend(response.answers.iter().cloned());
                     answer.truncated |= response.metadata.truncation;
                 }

@@ -64,7 +64,8 @@ impl Pending {
     /// Goes upstream and encodes the answer into `out`. Returns false when nothing is to be
     /// sent.
     pub async fn complete(self, out: &mut Vec<u8>) -> bool {
-        let (sections, plugin) = self.chain.complete(&self.request, self.job).await;
+        let tcp = self.transport == Transport::Tcp;
+        let (sections, plugin) = self.chain.complete(&self.request, self.job, tcp).await;
         finish(
             &self.chain,
             &self.zone,
