@@ -92,6 +92,14 @@ fn sections_of(m: &Message) -> Sections {
     }
 }
 
+/// A cached answer as sent: authoritative, as CoreDNS's cache sets it (some clients discard
+/// non-authoritative answers whole).
+fn from_cache(m: &Message) -> Sections {
+    let mut sections = sections_of(m);
+    sections.authoritative = true;
+    sections
+}
+
 /// An answer as a message, for the cache.
 fn message_of(request: &Request, sections: &Sections) -> Message {
     let mut m = Message::response(
@@ -152,14 +160,14 @@ impl Chain {
                     if prefetch {
                         self.refresh_in_background(request);
                     }
-                    return self.done(sections_of(&response), "cache", false);
+                    return self.done(from_cache(&response), "cache", false);
                 }
                 Lookup::Stale {
                     response,
                     verify: false,
                 } => {
                     self.refresh_in_background(request);
-                    return self.done(sections_of(&response), "cache", false);
+                    return self.done(from_cache(&response), "cache", false);
                 }
                 Lookup::Stale {
                     response,
@@ -296,7 +304,7 @@ impl Chain {
                 }
                 Err(err) => {
                     if let Some(stale) = stale {
-                        return (self.finish(sections_of(&stale)), "cache");
+                        return (self.finish(from_cache(&stale)), "cache");
                     }
                     if self.errors {
                         let q = request.query();

@@ -1,0 +1,246 @@
+//! The Corefiles kubeadm, k0s and k3s ship, verbatim but for their addresses (DNS and HTTP on
+//! ephemeral loopback ports, the upstream replaced by a fake one on 127.0.0.1, k3s's files in a
+//! temp dir), run against the bundled example cluster: cluster answers, forwarded answers,
+//! PTR fallthrough, ExternalName through the upstream, hosts, caching, a dead upstream.
+
+mod common;
+mod upstream;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use common::{exchange, query, render_all, Transport, TRANSPORTS};
+use upstream::Upstream;
+
+fn fake_upstream() -> Upstream {
+    Upstream::start(vec![
+        ("example.org.", 300, "A", "192.0.2.1"),
+        ("123.2.0.192.in-addr.arpa.", 300, "PTR", "my.test."),
+        ("payments.example.com.", 300, "A", "192.0.2.50"),
+    ])
+}
+
+/// A shipped Corefile with its addresses made local to this test.
+fn localize(name: &str, upstream: &Upstream, dir: &Path) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corefiles")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("fixture Corefile");
+    text.replace(".:53 {", ".:0 {\n    bind 127.0.0.1")
+        .replace("/etc/resolv.conf", &upstream.addr.to_string())
+        .replace("    health {", "    health 127.0.0.1:0 {")
+        .replace("    health\n", "    health 127.0.0.1:0\n")
+        .replace("    ready\n", "    ready 127.0.0.1:0\n")
+        .replace("prometheus :9153", "prometheus 127.0.0.1:0")
+        .replace("/etc/coredns/", &format!("{}/", dir.display()))
+}
+
+fn example_state() -> cairn::cluster::model::ClusterState {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cluster.yaml");
+    cairn::source::file::load_dump(&path)
+        .expect("the bundled example loads")
+        .state
+}
+
+struct Running {
+    server: cairn::server::RunningServer,
+    _dir: tempfile::TempDir,
+}
+
+fn run(name: &str, upstream: &Upstream) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("custom")).unwrap();
+    std::fs::write(
+        dir.path().join("NodeHosts"),
+        "192.168.49.2 control-plane\n192.168.49.3 worker-1\n",
+    )
+    .unwrap();
+    let corefile = localize(name, upstream, dir.path());
+    let config = cairn::config::parse_corefile(&corefile, &dir.path().join("Corefile"), &|_| None)
+        .unwrap_or_else(|e| panic!("{name} does not load: {e}\n{corefile}"));
+    let server = cairn::server::start(config, example_state()).expect("server starts");
+    Running { server, _dir: dir }
+}
+
+fn answers(m: &hickory_proto::op::Message) -> Vec<String> {
+    // (full zone-file lines, for answers whose TTL is not counted down by a cache)
+    let mut v = render_all(&m.answers);
+    v.sort();
+    v
+}
+
+const SHIPPED: [&str; 4] = [
+    "kubeadm.Corefile",
+    "kubeadm-old.Corefile",
+    "k0s.Corefile",
+    "k3s.Corefile",
+];
+
+#[test]
+fn shipped_corefiles_answer_cluster_and_forwarded_names() {
+    let upstream = fake_upstream();
+    for name in SHIPPED {
+        let running = run(name, &upstream);
+        let dns = running.server.local_addrs()[0];
+        for t in TRANSPORTS {
+            let ask = |qname: &str, qtype| {
+                exchange(dns, t, &query(qname, qtype, Some(1232)))
+                    .unwrap_or_else(|e| panic!("{name} {t:?} {qname}: {e}"))
+            };
+            let m = ask("kubernetes.default.svc.cluster.local.", RecordType::A);
+            assert_eq!(
+                m.answers
+                    .iter()
+                    .map(|r| r.data.to_string())
+                    .collect::<Vec<_>>(),
+                ["10.96.0.1"],
+                "{name} {t:?}"
+            );
+            // The block's `ttl` (30; k3s keeps the default 5), counted down when cached.
+            let ttl = if name.starts_with("k3s") { 5 } else { 30 };
+            assert!(
+                m.answers[0].ttl <= ttl && m.answers[0].ttl + 3 >= ttl,
+                "{name}: ttl"
+            );
+            assert!(
+                m.metadata.authoritative,
+                "{name}: cluster answers are authoritative"
+            );
+
+            let m = ask("example.org.", RecordType::A);
+            assert_eq!(
+                m.metadata.response_code,
+                ResponseCode::NoError,
+                "{name} {t:?}"
+            );
+            assert_eq!(
+                m.answers
+                    .iter()
+                    .map(|r| r.data.to_string())
+                    .collect::<Vec<_>>(),
+                ["192.0.2.1"],
+                "{name} {t:?}: forwarded"
+            );
+            assert!(
+                m.metadata.recursion_available,
+                "{name}: RA on forwarded answers"
+            );
+
+            // PTRs the cluster does not own fall through to the upstream (e2e "Forward PTR lookup").
+            let m = ask("123.2.0.192.in-addr.arpa.", RecordType::PTR);
+            assert_eq!(
+                m.answers
+                    .iter()
+                    .map(|r| r.data.to_string())
+                    .collect::<Vec<_>>(),
+                ["my.test."],
+                "{name} {t:?}: PTR fallthrough"
+            );
+            // ... while cluster PTRs are answered by the cluster.
+            let m = ask("1.0.96.10.in-addr.arpa.", RecordType::PTR);
+            assert_eq!(
+                m.answers
+                    .iter()
+                    .map(|r| r.data.to_string())
+                    .collect::<Vec<_>>(),
+                ["kubernetes.default.svc.cluster.local."],
+                "{name} {t:?}"
+            );
+
+            // An ExternalName outside the cluster: CNAME first, then the upstream's address.
+            let m = ask("payments.shop.svc.cluster.local.", RecordType::A);
+            assert_eq!(
+                m.answers
+                    .iter()
+                    .map(|r| r.data.to_string())
+                    .collect::<Vec<_>>(),
+                ["payments.example.com.", "192.0.2.50"],
+                "{name} {t:?}: ExternalName chased upstream"
+            );
+
+            // Search-path misses stay NXDOMAIN from the cluster (not forwarded).
+            let m = ask(
+                "kubernetes.default.default.svc.cluster.local.",
+                RecordType::A,
+            );
+            assert_eq!(
+                m.metadata.response_code,
+                ResponseCode::NXDomain,
+                "{name} {t:?}"
+            );
+        }
+        if name.starts_with("k3s") {
+            let m = exchange(
+                dns,
+                Transport::Udp,
+                &query("worker-1.", RecordType::A, None),
+            )
+            .unwrap();
+            assert_eq!(
+                answers(&m),
+                ["worker-1. 60 IN A 192.168.49.3"],
+                "k3s NodeHosts"
+            );
+        }
+    }
+}
+
+#[test]
+fn forwarded_answers_are_cached() {
+    let upstream = Upstream::start(vec![("cached.example.", 300, "A", "192.0.2.9")]);
+    let running = run("k0s.Corefile", &upstream);
+    let dns = running.server.local_addrs()[0];
+    for _ in 0..5 {
+        let m = exchange(
+            dns,
+            Transport::Udp,
+            &query("cached.example.", RecordType::A, None),
+        )
+        .unwrap();
+        assert_eq!(m.answers.len(), 1);
+    }
+    assert_eq!(
+        upstream.asked("cached.example."),
+        1,
+        "one upstream query, then cache hits"
+    );
+}
+
+#[test]
+fn a_dead_upstream_gives_a_prompt_servfail_and_the_cluster_keeps_answering() {
+    let upstream = fake_upstream();
+    let running = run("kubeadm.Corefile", &upstream);
+    let dns = running.server.local_addrs()[0];
+    upstream.silence(true);
+    let started = Instant::now();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let q = query("never.example.", RecordType::A, None);
+    socket.send_to(&q.to_vec().unwrap(), dns).unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = socket.recv_from(&mut buf).expect("an answer, not silence");
+    let m = hickory_proto::op::Message::from_vec(&buf[..n]).unwrap();
+    assert_eq!(m.metadata.id, q.metadata.id);
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    let m = exchange(
+        dns,
+        Transport::Udp,
+        &query(
+            "kube-dns.kube-system.svc.cluster.local.",
+            RecordType::A,
+            None,
+        ),
+    )
+    .unwrap();
+    assert_eq!(m.answers.len(), 1);
+}
