@@ -264,3 +264,85 @@ fn a_malformed_dump_is_refused_with_its_position() {
     assert!(err.contains("clusterIP"), "error names the field: {err}");
     assert!(err.contains('2'), "error names the document: {err}");
 }
+
+#[test]
+fn reload_applies_a_valid_corefile_and_keeps_the_old_one_on_error_without_failing_a_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    let write = |hosts_line: &str, extra: &str| {
+        std::fs::write(
+            &corefile,
+            format!(
+                ".:0 {{\n    bind 127.0.0.1\n    reload 2s 1s\n    hosts {{\n        {hosts_line}\n        fallthrough\n    }}\n    kubernetes cluster.local {{\n{extra}\n    }}\n}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("10.0.0.1 before.example", "");
+    let served = serve(&[
+        "serve",
+        "--corefile",
+        corefile.to_str().unwrap(),
+        "--from",
+        &example("examples/cluster.yaml"),
+    ]);
+    assert_eq!(
+        rdata(&udp(served.addr, "before.example.", RecordType::A)),
+        ["10.0.0.1"]
+    );
+
+    // Queries flow the whole time; none may fail.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flow = {
+        let (stop, addr) = (stop.clone(), served.addr);
+        std::thread::spawn(move || {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            let (mut ok, mut failed) = (0u32, 0u32);
+            let mut buf = [0u8; 1500];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let q = query("kubernetes.default.svc.cluster.local.", RecordType::A);
+                socket.send_to(&q, addr).unwrap();
+                match socket.recv_from(&mut buf) {
+                    Ok((n, _))
+                        if Message::from_vec(&buf[..n]).is_ok_and(|m| m.answers.len() == 1) =>
+                    {
+                        ok += 1
+                    }
+                    _ => failed += 1,
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            (ok, failed)
+        })
+    };
+
+    write("10.0.0.2 after.example", "");
+    let started = Instant::now();
+    while rdata(&udp(served.addr, "after.example.", RecordType::A)) != ["10.0.0.2"] {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the valid Corefile was never applied"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    write("10.0.0.3 broken.example", "        ttl forever");
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(
+        rdata(&udp(served.addr, "after.example.", RecordType::A)),
+        ["10.0.0.2"],
+        "the old configuration stays"
+    );
+    assert!(rdata(&udp(served.addr, "broken.example.", RecordType::A)).is_empty());
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = flow.join().unwrap();
+    assert!(ok > 100, "queries flowed: {ok}");
+    assert_eq!(
+        failed, 0,
+        "no query failed across two reloads ({ok} answered)"
+    );
+}

@@ -244,3 +244,39 @@ fn a_dead_upstream_gives_a_prompt_servfail_and_the_cluster_keeps_answering() {
     .unwrap();
     assert_eq!(m.answers.len(), 1);
 }
+
+#[test]
+fn serve_stale_answers_from_the_cache_when_the_upstream_is_gone() {
+    let upstream = Upstream::start(vec![("short.example.", 1, "A", "192.0.2.7")]);
+    let corefile = format!(
+        ".:0 {{\n    bind 127.0.0.1\n    forward . {}\n    cache 30 {{\n        success 100 30 1\n        serve_stale 1h\n    }}\n}}\n",
+        upstream.addr
+    );
+    let config =
+        cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
+    let server = cairn::server::start(config, Default::default()).unwrap();
+    let dns = server.local_addrs()[0];
+    let ask = || {
+        exchange(
+            dns,
+            Transport::Udp,
+            &query("short.example.", RecordType::A, None),
+        )
+        .unwrap()
+    };
+    assert_eq!(answers(&ask()), ["short.example. 1 IN A 192.0.2.7"]);
+    std::thread::sleep(Duration::from_millis(1300));
+    upstream.silence(true);
+    let started = Instant::now();
+    let m = ask();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "stale answers do not wait"
+    );
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(
+        answers(&m),
+        ["short.example. 0 IN A 192.0.2.7"],
+        "served stale (TTL 0)"
+    );
+}
