@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod config;
 pub mod dns;
+pub mod http;
 pub mod metrics;
 pub mod server;
 pub mod source;
