@@ -133,102 +133,102 @@ impl Families {
         let r = registry;
         r.register(
             "coredns_dns_requests",
-            "Counter of DNS requests made per zone, protocol and family.",
+            "Counter of DNS requests made per zone, protocol and family",
             f.requests.clone(),
         );
         r.register(
             "coredns_dns_responses",
-            "Counter of response status codes.",
+            "Counter of response status codes",
             f.responses.clone(),
         );
         r.register(
             "coredns_dns_request_duration_seconds",
-            "Histogram of the time (in seconds) each request took per zone.",
+            "Histogram of the time (in seconds) each request took per zone",
             f.duration.clone(),
         );
         r.register(
             "coredns_dns_request_size_bytes",
-            "Size of the EDNS0 UDP buffer in bytes (64K for TCP) per zone and protocol.",
+            "Size of the EDNS0 UDP buffer in bytes (64K for TCP) per zone and protocol",
             f.request_size.clone(),
         );
         r.register(
             "coredns_dns_response_size_bytes",
-            "Size of the returned response in bytes.",
+            "Size of the returned response in bytes",
             f.response_size.clone(),
         );
         r.register(
             "coredns_cache_entries",
-            "The number of elements in the cache.",
+            "The number of elements in the cache",
             f.cache_entries.clone(),
         );
         r.register(
             "coredns_cache_requests",
-            "The count of cache requests.",
+            "The count of cache requests",
             f.cache_requests.clone(),
         );
         r.register(
             "coredns_cache_hits",
-            "The count of cache hits.",
+            "The count of cache hits",
             f.cache_hits.clone(),
         );
         r.register(
             "coredns_cache_misses",
-            "The count of cache misses. Deprecated, derive misses from cache hits/requests counters.",
+            "The count of cache misses. Deprecated, derive misses from cache hits/requests counters",
             f.cache_misses.clone(),
         );
         r.register(
             "coredns_cache_served_stale",
-            "The number of requests served from stale cache entries.",
+            "The number of requests served from stale cache entries",
             f.cache_served_stale.clone(),
         );
         r.register(
             "coredns_cache_prefetch",
-            "The number of times the cache has prefetched a cached item.",
+            "The number of times the cache has prefetched a cached item",
             f.cache_prefetch.clone(),
         );
         r.register(
             "coredns_proxy_request_duration_seconds",
-            "Histogram of the time each request took.",
+            "Histogram of the time each request took",
             f.proxy_duration.clone(),
         );
         r.register(
             "coredns_proxy_healthcheck_failures",
-            "Counter of the number of failed healthchecks.",
+            "Counter of the number of failed healthchecks",
             f.proxy_healthcheck_failures.clone(),
         );
         r.register(
             "coredns_forward_requests",
-            "Counter of requests made per upstream.",
+            "Counter of requests made per upstream",
             f.forward_requests.clone(),
         );
         r.register(
             "coredns_forward_responses",
-            "Counter of responses received per upstream.",
+            "Counter of responses received per upstream",
             f.forward_responses.clone(),
         );
         r.register(
             "coredns_forward_healthcheck_failures",
-            "Counter of the number of failed healthchecks.",
+            "Counter of the number of failed healthchecks",
             f.forward_healthcheck_failures.clone(),
         );
         r.register(
             "coredns_forward_healthcheck_broken",
-            "Counter of the number of complete failures of the healthchecks.",
+            "Counter of the number of complete failures of the healthchecks",
             f.forward_healthcheck_broken.clone(),
         );
         r.register(
             "coredns_forward_max_concurrent_rejects",
-            "Counter of the number of queries rejected because the concurrent queries were at maximum.",
+            "Counter of the number of queries rejected because the concurrent queries were at maximum",
             f.forward_max_concurrent_rejects.clone(),
         );
         r.register(
             "coredns_plugin_enabled",
-            "A metric that indicates whether a plugin is enabled on per server and zone basis.",
+            "A metric that indicates whether a plugin is enabled on per server and zone basis",
             f.plugin_enabled.clone(),
         );
         r.register(
             "coredns_reload_failed",
-            "Counter of the number of failed reload attempts.",
+            "Counter of the number of failed reload attempts",
             f.reload_failed.clone(),
         );
         f
@@ -384,14 +384,14 @@ impl Metrics {
             .set(1);
         registry.register(
             "coredns_build_info",
-            "A metric with a constant '1' value labeled by version, revision, and goversion from which CoreDNS was built.",
+            "A metric with a constant '1' value labeled by version, revision, and goversion from which CoreDNS was built",
             build_info,
         );
         // CoreDNS always exports its panic counter; Cairn does not recover from panics, so it
         // stays 0, but alerts written against it keep evaluating.
         registry.register(
             "coredns_panics",
-            "A metrics that counts the number of panics.",
+            "A metrics that counts the number of panics",
             Counter::<u64>::default(),
         );
 

@@ -11,7 +11,7 @@ use prometheus_client::metrics::MetricType;
 use crate::source::kubernetes::latency::ProgrammingLatency;
 
 pub const NAME: &str = "coredns_kubernetes_dns_programming_duration_seconds";
-const HELP: &str = "Histogram of the time (in seconds) it took to program a dns instance.";
+const HELP: &str = "Histogram of the time (in seconds) it took to program a dns instance";
 
 /// `(service_kind, source)` pairs.
 type Sources = Vec<(String, Arc<ProgrammingLatency>)>;
