@@ -11,6 +11,7 @@ pub mod config;
 pub mod dns;
 pub mod forward;
 pub mod hosts;
+pub mod http;
 pub mod metrics;
 pub mod server;
 pub mod source;

@@ -97,7 +97,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-        tracing::info!("shutting down");
+        let lameduck = server.begin_lameduck();
+        tracing::info!(
+            ?lameduck,
+            "shutting down: not ready any more, answering during lameduck"
+        );
+        tokio::time::sleep(lameduck).await;
         anyhow::Ok(())
     })?;
     drop(server);
@@ -186,12 +191,25 @@ async fn serve_api(config: Config) -> anyhow::Result<RunningServer> {
         .with_context(|| format!("kubernetes block at {}", first.location))?;
     let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
     let mut status = kubernetes::start(client, specs, prepared.publisher().clone());
-    let waited = tokio::time::timeout(first.startup_timeout, status.wait_for(|s| s.synced)).await;
-    if waited.is_err() {
+    let synced = tokio::time::timeout(first.startup_timeout, status.wait_for(|s| s.synced))
+        .await
+        .is_ok_and(|r| r.is_ok());
+    if !synced {
         tracing::warn!(
             startup_timeout = ?first.startup_timeout,
             "the API has not been listed yet; serving anyway, and names not known yet answer SERVFAIL"
         );
     }
-    Ok(prepared.listen()?)
+    let server = prepared.listen()?;
+    let programming = status.borrow().programming.clone();
+    server
+        .metrics()
+        .set_programming_source(cairn::metrics::SERVICE_KIND_CLUSTER_IP, programming);
+    let readiness = server.readiness().clone();
+    tokio::spawn(async move {
+        if status.wait_for(|s| s.synced).await.is_ok() {
+            readiness.set_ready();
+        }
+    });
+    Ok(server)
 }

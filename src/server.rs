@@ -22,6 +22,7 @@ use crate::cluster::publish::Publisher;
 use crate::config::model::{Config, KubernetesConfig};
 use crate::forward::Forwarder;
 use crate::hosts::Hosts;
+use crate::http::{Health, Liveness, Readiness, Routes};
 use crate::metrics::Metrics;
 use handler::{Block, Handler};
 
@@ -40,6 +41,11 @@ pub enum ServerError {
 /// A server whose sockets are bound and answering. Dropping it stops the UDP workers.
 pub struct RunningServer {
     addrs: Vec<SocketAddr>,
+    /// The HTTP listeners and the roles each serves.
+    http: Vec<(Vec<HttpRole>, crate::http::BoundHttp)>,
+    readiness: Readiness,
+    lameduck: Arc<AtomicBool>,
+    lameduck_after: std::time::Duration,
     /// The listening addresses as configured (port 0 before binding), each with its handler.
     handlers: Vec<((IpAddr, u16), Arc<Handler>)>,
     configured: Vec<(IpAddr, u16)>,
@@ -105,6 +111,28 @@ impl RunningServer {
         Ok(())
     }
 
+    /// Where the listener serving `role` is bound.
+    pub fn http_addr(&self, role: HttpRole) -> Option<SocketAddr> {
+        self.http
+            .iter()
+            .find(|(roles, _)| roles.contains(&role))
+            .map(|(_, bound)| bound.addr)
+    }
+
+    /// The `/ready` latch (the API source sets it once synced).
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    /// Shutdown begins: `/ready` turns false at once, `/health` stays OK, DNS keeps being
+    /// answered; returns how long to keep answering (`lameduck`).
+    pub fn begin_lameduck(&self) -> std::time::Duration {
+        self.readiness.shutting_down();
+        self.lameduck
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.lameduck_after
+    }
+
     /// The server's metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
@@ -137,6 +165,97 @@ fn same_kubernetes(a: &KubernetesConfig, b: &KubernetesConfig) -> bool {
     let mut b = b.clone();
     b.location = a.location.clone();
     *a == b
+}
+
+/// The HTTP endpoints a Corefile can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpRole {
+    Health,
+    Ready,
+    Metrics,
+}
+
+/// The HTTP listeners of `config` (the first block that names each plugin decides its address,
+/// as every block shares one process).
+fn http_roles(config: &Config) -> Vec<(SocketAddr, HttpRole)> {
+    let mut out = Vec::new();
+    let first = |f: &dyn Fn(&crate::config::model::ServerBlock) -> Option<SocketAddr>| {
+        config.servers.iter().find_map(f)
+    };
+    if let Some(addr) = first(&|b| b.health.as_ref().map(|h| h.addr)) {
+        out.push((addr, HttpRole::Health));
+    }
+    if let Some(addr) = first(&|b| b.ready.as_ref().map(|r| r.addr)) {
+        out.push((addr, HttpRole::Ready));
+    }
+    if let Some(addr) = first(&|b| b.prometheus.as_ref().map(|p| p.addr)) {
+        out.push((addr, HttpRole::Metrics));
+    }
+    out
+}
+
+/// The plugin names a block enables, for `coredns_plugin_enabled`.
+fn enabled_plugins(b: &crate::config::model::ServerBlock) -> Vec<&'static str> {
+    let flags = [
+        (b.kubernetes.is_some(), "kubernetes"),
+        (b.forward.is_some(), "forward"),
+        (b.cache.is_some(), "cache"),
+        (b.hosts.is_some(), "hosts"),
+        (b.errors, "errors"),
+        (b.log.is_some(), "log"),
+        (b.health.is_some(), "health"),
+        (b.ready.is_some(), "ready"),
+        (b.prometheus.is_some(), "prometheus"),
+        (b.loop_detect, "loop"),
+        (b.reload.is_some(), "reload"),
+        (b.loadbalance, "loadbalance"),
+    ];
+    flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// The address to reach a listener from this machine (a wildcard becomes loopback).
+fn loopback_of(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+/// Liveness: Cairn answers a DNS query itself (any answer will do: the process can serve).
+/// Never depends on the API or the upstream.
+fn answers_dns(addr: SocketAddr) -> bool {
+    let local: SocketAddr = if addr.is_ipv6() {
+        SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0)
+    } else {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
+    };
+    let Ok(socket) = std::net::UdpSocket::bind(local) else {
+        return false;
+    };
+    if socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .is_err()
+    {
+        return false;
+    }
+    // A query with a random ID for `. SOA`: answered (REFUSED or not) by any running server.
+    let id = fastrand::u16(..);
+    let mut query = id.to_be_bytes().to_vec();
+    query.extend_from_slice(&[0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1]);
+    if socket.send_to(&query, addr).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 1500];
+    matches!(socket.recv_from(&mut buf), Ok((n, _)) if n >= 12 && buf[..2] == id.to_be_bytes())
 }
 
 /// The SOA serial for state observed now: seconds since the epoch (opaque to clients).
@@ -195,6 +314,14 @@ fn bind_listener(
 /// it (through [`Prepared::publisher`]) before it starts answering.
 pub struct Prepared {
     publisher: Publisher,
+    /// The `health`, `ready` and `prometheus` listeners the Corefile asks for.
+    http: Vec<(SocketAddr, HttpRole)>,
+    readiness: Readiness,
+    lameduck: Arc<AtomicBool>,
+    /// The state given at preparation is complete (a dump): ready as soon as listening.
+    ready_at_start: bool,
+    /// `health { lameduck DUR }`.
+    lameduck_after: std::time::Duration,
     forwarders: Vec<Arc<Forwarder>>,
     hosts: Vec<Arc<Hosts>>,
     metrics: Arc<Metrics>,
@@ -206,6 +333,21 @@ pub struct Prepared {
 pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     let serial = serial_now();
     let metrics = Arc::new(Metrics::new());
+    let http = http_roles(&config);
+    let lameduck_after = config
+        .servers
+        .iter()
+        .find_map(|b| b.health.as_ref().map(|h| h.lameduck))
+        .unwrap_or_default();
+    let has_kubernetes = config.servers.iter().any(|b| b.kubernetes.is_some());
+    for block in &config.servers {
+        let server = assemble::server_label(block);
+        for zone in &block.zones {
+            for name in enabled_plugins(block) {
+                metrics.plugin_enabled(&server, &zone.zone, name);
+            }
+        }
+    }
     let mut publisher = Publisher::default();
     let assembly = assemble::assemble(config, &metrics, &mut |k, own| {
         Ok(publisher.add(k, own, state, serial, synced))
@@ -213,6 +355,11 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     .unwrap_or_else(|never: String| unreachable!("a fresh cell is always made: {never}"));
     Prepared {
         publisher,
+        http,
+        readiness: Readiness::new("kubernetes"),
+        lameduck: Arc::new(AtomicBool::new(false)),
+        ready_at_start: synced || !has_kubernetes,
+        lameduck_after,
         listeners: assembly.listeners,
         forwarders: assembly.forwarders,
         hosts: assembly.hosts,
@@ -235,6 +382,11 @@ impl Prepared {
     pub fn listen(self) -> Result<RunningServer, ServerError> {
         let Prepared {
             publisher,
+            http,
+            readiness,
+            lameduck,
+            ready_at_start,
+            lameduck_after,
             listeners,
             forwarders,
             hosts,
@@ -321,8 +473,63 @@ impl Prepared {
                 Err(err) => tracing::error!(%err, "cannot serve TCP"),
             }
         }
+        let dns_addr = addrs.first().copied().map(loopback_of);
+        let liveness = Liveness::new(move || dns_addr.is_some_and(answers_dns));
+        let mut bound_http = Vec::new();
+        let roles = http.into_iter().map(|(addr, role)| {
+            let routes = match role {
+                HttpRole::Health => Routes {
+                    health: Some(Health {
+                        liveness: liveness.clone(),
+                        lameduck: lameduck.clone(),
+                    }),
+                    ..Routes::default()
+                },
+                HttpRole::Ready => Routes {
+                    ready: Some(readiness.clone()),
+                    ..Routes::default()
+                },
+                HttpRole::Metrics => Routes {
+                    metrics: Some(metrics.clone()),
+                    ..Routes::default()
+                },
+            };
+            (addr, (role, routes))
+        });
+        let mut grouped: Vec<(SocketAddr, Vec<HttpRole>, Routes)> = Vec::new();
+        for (addr, (role, routes)) in roles {
+            match grouped.iter_mut().find(|(a, _, _)| *a == addr) {
+                Some((_, names, existing)) => {
+                    names.push(role);
+                    *existing = std::mem::take(existing).merge(routes);
+                }
+                None => grouped.push((addr, vec![role], routes)),
+            }
+        }
+        for (addr, roles, routes) in grouped {
+            // Bound on the server's runtime; waited for with a plain channel, since `listen` may
+            // itself be called from inside another runtime.
+            let (tx, rx) = std::sync::mpsc::channel();
+            runtime.spawn(async move {
+                let _ = tx.send(crate::http::serve(addr, routes).await);
+            });
+            let bound = rx
+                .recv()
+                .map_err(|_| std::io::Error::other("the HTTP listener task ended"))
+                .and_then(|r| r)
+                .map_err(|source| ServerError::Bind { addr, source })?;
+            tracing::info!(addr = %bound.addr, ?roles, "serving HTTP");
+            bound_http.push((roles, bound));
+        }
+        if ready_at_start {
+            readiness.set_ready();
+        }
         Ok(RunningServer {
             addrs,
+            http: bound_http,
+            readiness,
+            lameduck,
+            lameduck_after,
             handlers,
             configured,
             publisher,

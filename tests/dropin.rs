@@ -188,6 +188,87 @@ fn shipped_corefiles_answer_cluster_and_forwarded_names() {
     }
 }
 
+/// A plain HTTP/1.1 GET: (status, body).
+fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("HTTP listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+#[test]
+fn shipped_corefiles_serve_health_ready_and_coredns_metrics() {
+    use cairn::server::HttpRole;
+    let upstream = fake_upstream();
+    for name in SHIPPED {
+        let running = run(name, &upstream);
+        let server = &running.server;
+        let dns = server.local_addrs()[0];
+        exchange(
+            dns,
+            Transport::Udp,
+            &query("web.shop.svc.cluster.local.", RecordType::A, None),
+        )
+        .unwrap();
+        exchange(
+            dns,
+            Transport::Tcp,
+            &query("example.org.", RecordType::A, None),
+        )
+        .unwrap();
+
+        let health = server.http_addr(HttpRole::Health).expect("health listener");
+        assert_eq!(get(health, "/health"), (200, "OK".into()), "{name}");
+        let ready = server.http_addr(HttpRole::Ready).expect("ready listener");
+        assert_eq!(get(ready, "/ready"), (200, "OK".into()), "{name}");
+        let metrics = server
+            .http_addr(HttpRole::Metrics)
+            .expect("prometheus listener");
+        let (status, text) = get(metrics, "/metrics");
+        assert_eq!(status, 200, "{name}");
+        for want in [
+            "coredns_build_info{",
+            "coredns_dns_requests_total{server=\"dns://127.0.0.1:0\",zone=\".\",view=\"\",proto=\"udp\",family=\"1\",type=\"A\"} 1",
+            "coredns_dns_responses_total{server=\"dns://127.0.0.1:0\",zone=\".\",view=\"\",rcode=\"NOERROR\",plugin=\"kubernetes\"}",
+            "coredns_dns_request_duration_seconds_bucket{",
+            "coredns_dns_response_size_bytes_bucket{",
+            "coredns_plugin_enabled{server=\"dns://127.0.0.1:0\",zone=\".\",view=\"\",name=\"kubernetes\"} 1",
+            "coredns_proxy_request_duration_seconds_bucket{proxy_name=\"forward\"",
+            "coredns_cache_misses_total{",
+        ] {
+            assert!(text.contains(want), "{name}: /metrics lacks {want}\n{text}");
+        }
+        assert_eq!(get(health, "/nope").0, 404);
+
+        // Shutdown: /ready turns false at once, /health and DNS carry on during lameduck.
+        server.begin_lameduck();
+        assert_eq!(get(ready, "/ready").0, 503, "{name}");
+        assert_eq!(get(health, "/health").0, 200, "{name}");
+        let m = exchange(
+            dns,
+            Transport::Udp,
+            &query("web.shop.svc.cluster.local.", RecordType::A, None),
+        )
+        .unwrap();
+        assert_eq!(m.answers.len(), 1);
+    }
+}
+
 #[test]
 fn forwarded_answers_are_cached() {
     let upstream = Upstream::start(vec![("cached.example.", 300, "A", "192.0.2.9")]);

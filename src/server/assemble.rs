@@ -58,6 +58,16 @@ fn binds(bind: &[IpAddr]) -> Vec<IpAddr> {
     }
 }
 
+/// The metrics' `server` label of a block, as CoreDNS writes it: `dns://:53` without `bind`,
+/// `dns://127.0.0.1:53` with it.
+pub fn server_label(block: &crate::config::model::ServerBlock) -> String {
+    let port = block.zones.first().map_or(53, |z| z.port);
+    match block.bind.first() {
+        Some(ip) => format!("dns://{}", SocketAddr::new(*ip, port)),
+        None => format!("dns://:{port}"),
+    }
+}
+
 /// Builds every block's chain.
 pub fn assemble(
     config: Config,
@@ -73,13 +83,7 @@ pub fn assemble(
             .iter()
             .filter_map(|z| Name::from_ascii(&z.zone).ok())
             .collect();
-        let first_port = block.zones.first().map_or(53, |z| z.port);
-        let first_ip = block
-            .bind
-            .first()
-            .copied()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let server_label = format!("dns://{}", SocketAddr::new(first_ip, first_port));
+        let server_label = server_label(&block);
         let names = |zs: &[String]| -> Vec<Name> {
             zs.iter().filter_map(|z| Name::from_ascii(z).ok()).collect()
         };

@@ -1,0 +1,56 @@
+//! Pre-resolved series handles keyed by a label string (server, zone, upstream, plugin).
+//!
+//! Reads are lock-free (`ArcSwap` load, no shared write) and scan a short vector: the keys are
+//! bounded by the Corefile (a few servers, zones, upstreams and plugins), where a linear scan
+//! of a handful of short strings is cheaper than hashing. Inserts copy the vector under a mutex
+//! and happen once per key.
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+pub struct Interner<T> {
+    entries: ArcSwap<Vec<(Box<str>, Arc<T>)>>,
+    insert: Mutex<()>,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            entries: ArcSwap::from_pointee(Vec::new()),
+            insert: Mutex::new(()),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Interner<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner")
+            .field("len", &self.entries.load().len())
+            .finish()
+    }
+}
+
+impl<T> Interner<T> {
+    /// Run `f` on the handle for `key`, made by `make` on first use. Borrows instead of cloning
+    /// the `Arc`, so concurrent readers never write a shared reference count.
+    pub fn with<R>(&self, key: &str, make: impl FnOnce() -> T, f: impl FnOnce(&T) -> R) -> R {
+        {
+            let entries = self.entries.load();
+            if let Some((_, found)) = entries.iter().find(|(k, _)| &**k == key) {
+                return f(found);
+            }
+        }
+        let _guard = self.insert.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.entries.load_full();
+        if let Some((_, found)) = current.iter().find(|(k, _)| &**k == key) {
+            return f(found);
+        }
+        let made = Arc::new(make());
+        let mut next = Vec::with_capacity(current.len() + 1);
+        next.extend(current.iter().cloned());
+        next.push((key.into(), made.clone()));
+        self.entries.store(Arc::new(next));
+        f(&made)
+    }
+}

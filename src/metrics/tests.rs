@@ -1,0 +1,518 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use super::*;
+
+/// One sample of the text exposition.
+#[derive(Debug)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Parse Prometheus text 0.0.4 samples (label values here never contain `,` or `"`).
+pub fn parse(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("sample has a value");
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => {
+                    let body = rest.strip_suffix('}').expect("closing brace");
+                    let labels = body
+                        .split(',')
+                        .filter(|kv| !kv.is_empty())
+                        .map(|kv| {
+                            let (k, v) = kv.split_once('=').expect("label k=v");
+                            (k.to_owned(), v.trim_matches('"').to_owned())
+                        })
+                        .collect();
+                    (name, labels)
+                }
+                None => (series, BTreeMap::new()),
+            };
+            let value = match value {
+                "+Inf" => f64::INFINITY,
+                v => v.parse().expect("numeric value"),
+            };
+            Sample {
+                name: name.to_owned(),
+                labels,
+                value,
+            }
+        })
+        .collect()
+}
+
+/// The value of the one sample named `name` with (at least) these labels.
+pub fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let matching: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .collect();
+    assert!(
+        matching.len() <= 1,
+        "{name} {labels:?} matches {matching:?}"
+    );
+    matching.first().map(|s| s.value)
+}
+
+fn label_names(samples: &[Sample], name: &str) -> Vec<String> {
+    let s = samples
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    s.labels.keys().cloned().collect()
+}
+
+const SERVER: &str = "dns://10.96.0.10:53";
+const ZONE: &str = "cluster.local.";
+
+fn record(m: &Metrics, qtype: RecordType, rcode: ResponseCode, proto: Proto, v6: bool) {
+    m.query(
+        SERVER,
+        ZONE,
+        proto,
+        v6,
+        qtype,
+        rcode,
+        "kubernetes",
+        40,
+        120,
+        Duration::from_micros(300),
+    );
+}
+
+#[test]
+fn queries_show_up_with_coredns_labels_and_counts() {
+    let m = Metrics::new();
+    record(&m, RecordType::A, ResponseCode::NoError, Proto::Udp, false);
+    record(&m, RecordType::A, ResponseCode::NoError, Proto::Udp, false);
+    record(
+        &m,
+        RecordType::AAAA,
+        ResponseCode::NXDomain,
+        Proto::Tcp,
+        true,
+    );
+    record(
+        &m,
+        RecordType::CAA,
+        ResponseCode::NoError,
+        Proto::Udp,
+        false,
+    );
+    let s = parse(&m.render());
+
+    let base = [("server", SERVER), ("zone", ZONE), ("view", "")];
+    let req = |proto, family, t| {
+        let mut l = base.to_vec();
+        l.extend([("proto", proto), ("family", family), ("type", t)]);
+        value(&s, "coredns_dns_requests_total", &l)
+    };
+    assert_eq!(req("udp", "1", "A"), Some(2.0));
+    assert_eq!(req("tcp", "2", "AAAA"), Some(1.0));
+    assert_eq!(req("udp", "1", "other"), Some(1.0));
+    assert_eq!(req("udp", "1", "CAA"), None);
+    assert_eq!(
+        label_names(&s, "coredns_dns_requests_total"),
+        ["family", "proto", "server", "type", "view", "zone"]
+    );
+
+    let resp = |rcode| {
+        let mut l = base.to_vec();
+        l.extend([("rcode", rcode), ("plugin", "kubernetes")]);
+        value(&s, "coredns_dns_responses_total", &l)
+    };
+    assert_eq!(resp("NOERROR"), Some(3.0));
+    assert_eq!(resp("NXDOMAIN"), Some(1.0));
+
+    // Duration: 300 µs lands in the 0.0005 bucket, not 0.00025.
+    let dur = |le| {
+        let mut l = base.to_vec();
+        l.extend([("type", "A"), ("le", le)]);
+        value(&s, "coredns_dns_request_duration_seconds_bucket", &l)
+    };
+    assert_eq!(dur("0.00025"), Some(0.0));
+    assert_eq!(dur("0.0005"), Some(2.0));
+    assert_eq!(dur("+Inf"), Some(2.0));
+    let mut l = base.to_vec();
+    l.push(("type", "A"));
+    assert_eq!(
+        value(&s, "coredns_dns_request_duration_seconds_count", &l),
+        Some(2.0)
+    );
+    let sum = value(&s, "coredns_dns_request_duration_seconds_sum", &l).unwrap();
+    assert!((sum - 0.0006).abs() < 1e-9, "{sum}");
+
+    // Sizes in CoreDNS's buckets, per proto.
+    let size = |name, proto, le| {
+        let mut l = base.to_vec();
+        l.extend([("proto", proto), ("le", le)]);
+        value(&s, name, &l)
+    };
+    assert_eq!(
+        size("coredns_dns_request_size_bytes_bucket", "udp", "0"),
+        Some(0.0)
+    );
+    assert_eq!(
+        size("coredns_dns_request_size_bytes_bucket", "udp", "100"),
+        Some(3.0)
+    );
+    assert_eq!(
+        size("coredns_dns_response_size_bytes_bucket", "udp", "100"),
+        Some(0.0)
+    );
+    assert_eq!(
+        size("coredns_dns_response_size_bytes_bucket", "udp", "200"),
+        Some(3.0)
+    );
+    assert_eq!(
+        size("coredns_dns_response_size_bytes_bucket", "tcp", "64000"),
+        Some(1.0)
+    );
+    let les: Vec<&str> = s
+        .iter()
+        .filter(|x| {
+            x.name == "coredns_dns_request_size_bytes_bucket"
+                && x.labels.get("proto").map(String::as_str) == Some("udp")
+        })
+        .map(|x| x.labels["le"].as_str())
+        .collect();
+    assert_eq!(
+        les,
+        [
+            "0", "100", "200", "300", "400", "511", "1023", "2047", "4095", "8291", "16000",
+            "32000", "48000", "64000", "+Inf"
+        ]
+    );
+}
+
+#[test]
+fn metric_types_match_coredns() {
+    let m = Metrics::new();
+    record(&m, RecordType::A, ResponseCode::NoError, Proto::Udp, false);
+    m.cache_entries(SERVER, ".", false, 3);
+    m.forward_exchange(
+        "10.0.0.2:53",
+        Some(ResponseCode::NoError),
+        Duration::from_millis(2),
+    );
+    let text = m.render();
+    for (name, kind) in [
+        ("coredns_dns_requests_total", "counter"),
+        ("coredns_dns_responses_total", "counter"),
+        ("coredns_dns_request_duration_seconds", "histogram"),
+        ("coredns_dns_request_size_bytes", "histogram"),
+        ("coredns_dns_response_size_bytes", "histogram"),
+        ("coredns_cache_entries", "gauge"),
+        ("coredns_proxy_request_duration_seconds", "histogram"),
+        ("coredns_build_info", "gauge"),
+        ("coredns_panics_total", "counter"),
+        ("coredns_reload_failed_total", "counter"),
+        ("coredns_forward_healthcheck_broken_total", "counter"),
+        ("coredns_forward_max_concurrent_rejects_total", "counter"),
+    ] {
+        let line = format!("# TYPE {name} {kind}\n");
+        assert!(text.contains(&line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[test]
+fn build_info_is_one() {
+    let s = parse(&Metrics::new().render());
+    assert_eq!(
+        value(
+            &s,
+            "coredns_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        label_names(&s, "coredns_build_info"),
+        ["goversion", "revision", "version"]
+    );
+}
+
+#[test]
+fn cache_series() {
+    let m = Metrics::new();
+    m.cache_hit(SERVER, ".", false);
+    m.cache_hit(SERVER, ".", true);
+    m.cache_hit(SERVER, ".", true);
+    m.cache_miss(SERVER, ".");
+    m.cache_served_stale(SERVER, ".");
+    m.cache_prefetch(SERVER, ".");
+    m.cache_entries(SERVER, ".", true, 7);
+    m.cache_entries(SERVER, ".", true, 5);
+    let s = parse(&m.render());
+    let z = [("server", SERVER), ("zones", "."), ("view", "")];
+    let typed = |t| {
+        let mut l = z.to_vec();
+        l.push(("type", t));
+        l
+    };
+    assert_eq!(
+        value(&s, "coredns_cache_hits_total", &typed("success")),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "coredns_cache_hits_total", &typed("denial")),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(&s, "coredns_cache_entries", &typed("denial")),
+        Some(5.0)
+    );
+    assert_eq!(value(&s, "coredns_cache_misses_total", &z), Some(1.0));
+    assert_eq!(value(&s, "coredns_cache_requests_total", &z), Some(4.0));
+    assert_eq!(value(&s, "coredns_cache_served_stale_total", &z), Some(1.0));
+    assert_eq!(value(&s, "coredns_cache_prefetch_total", &z), Some(1.0));
+}
+
+#[test]
+fn forward_series() {
+    let m = Metrics::new();
+    let to = "8.8.8.8:53";
+    m.forward_exchange(to, Some(ResponseCode::NoError), Duration::from_millis(3));
+    m.forward_exchange(to, Some(ResponseCode::ServFail), Duration::from_millis(3));
+    m.forward_exchange(to, None, Duration::from_secs(2));
+    m.forward_healthcheck_failure(to);
+    m.forward_all_down();
+    m.forward_max_concurrent_reject();
+    m.forward_max_concurrent_reject();
+    let s = parse(&m.render());
+    let proxy = |rcode| {
+        value(
+            &s,
+            "coredns_proxy_request_duration_seconds_count",
+            &[("proxy_name", "forward"), ("to", to), ("rcode", rcode)],
+        )
+    };
+    assert_eq!(proxy("NOERROR"), Some(1.0));
+    assert_eq!(proxy("SERVFAIL"), Some(1.0));
+    assert_eq!(
+        value(&s, "coredns_forward_requests_total", &[("to", to)]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "coredns_forward_responses_total",
+            &[("to", to), ("rcode", "SERVFAIL")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "coredns_proxy_healthcheck_failures_total",
+            &[("proxy_name", "forward"), ("to", to)]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "coredns_forward_healthcheck_failures_total",
+            &[("to", to)]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "coredns_forward_healthcheck_broken_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "coredns_forward_max_concurrent_rejects_total", &[]),
+        Some(2.0)
+    );
+}
+
+#[test]
+fn plugins_reload_and_programming_latency() {
+    let m = Metrics::new();
+    m.plugin_enabled(SERVER, ".", "kubernetes");
+    m.plugin_enabled(SERVER, ".", "cache");
+    m.reload_failed();
+    let latency = Arc::new(ProgrammingLatency::default());
+    latency.record(Duration::from_micros(500));
+    latency.record(Duration::from_millis(3));
+    m.set_programming_source(SERVICE_KIND_CLUSTER_IP, latency.clone());
+    latency.record(Duration::from_secs(3600));
+    let s = parse(&m.render());
+    let enabled = |name| {
+        value(
+            &s,
+            "coredns_plugin_enabled",
+            &[
+                ("server", SERVER),
+                ("zone", "."),
+                ("view", ""),
+                ("name", name),
+            ],
+        )
+    };
+    assert_eq!(enabled("kubernetes"), Some(1.0));
+    assert_eq!(enabled("cache"), Some(1.0));
+    assert_eq!(value(&s, "coredns_reload_failed_total", &[]), Some(1.0));
+    let prog = |suffix: &str, le: Option<&str>| {
+        let mut l = vec![("service_kind", "cluster_ip")];
+        l.extend(le.map(|le| ("le", le)));
+        value(
+            &s,
+            &format!("coredns_kubernetes_dns_programming_duration_seconds{suffix}"),
+            &l,
+        )
+    };
+    // Read at scrape time: the third change, recorded after registration, is included.
+    assert_eq!(prog("_count", None), Some(3.0));
+    assert_eq!(prog("_bucket", Some("0.001")), Some(1.0));
+    assert_eq!(prog("_bucket", Some("0.004")), Some(2.0));
+    assert_eq!(prog("_bucket", Some("+Inf")), Some(3.0));
+}
+
+#[test]
+fn rare_rcodes_take_the_slow_path() {
+    let m = Metrics::new();
+    let odd: ResponseCode = 99u16.into();
+    m.query(
+        SERVER,
+        ZONE,
+        Proto::Udp,
+        false,
+        RecordType::A,
+        odd,
+        "",
+        1,
+        1,
+        Duration::ZERO,
+    );
+    let s = parse(&m.render());
+    assert_eq!(
+        value(
+            &s,
+            "coredns_dns_responses_total",
+            &[("rcode", "99"), ("plugin", "")]
+        ),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn concurrent_recording_is_counted_exactly() {
+    let m = Arc::new(Metrics::new());
+    let threads: Vec<_> = (0..4u32)
+        .map(|i| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                let zone = if i.is_multiple_of(2) { "a." } else { "b." };
+                for _ in 0..10_000 {
+                    m.query(
+                        SERVER,
+                        zone,
+                        Proto::Udp,
+                        false,
+                        RecordType::A,
+                        ResponseCode::NoError,
+                        "kubernetes",
+                        40,
+                        100,
+                        Duration::from_micros(10),
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = parse(&m.render());
+    for zone in ["a.", "b."] {
+        assert_eq!(
+            value(&s, "coredns_dns_requests_total", &[("zone", zone)]),
+            Some(20_000.0)
+        );
+    }
+}
+
+/// Rough cost of `query()` on the steady-state path:
+/// `cargo test --release --lib -- --ignored query_cost --nocapture`.
+#[test]
+#[ignore]
+fn query_cost() {
+    let m = Metrics::new();
+    let n = 5_000_000u32;
+    let call = |i: u32| {
+        m.query(
+            SERVER,
+            ZONE,
+            if i.is_multiple_of(8) {
+                Proto::Tcp
+            } else {
+                Proto::Udp
+            },
+            false,
+            if i.is_multiple_of(2) {
+                RecordType::A
+            } else {
+                RecordType::AAAA
+            },
+            ResponseCode::NoError,
+            "kubernetes",
+            40,
+            120,
+            Duration::from_nanos(u64::from(i % 100_000)),
+        )
+    };
+    for i in 0..1000 {
+        call(i);
+    }
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        call(i);
+    }
+    let per = start.elapsed().as_nanos() as f64 / f64::from(n);
+    println!("query(): {per:.1} ns/call (1 thread)");
+
+    let m = Arc::new(m);
+    let threads = 4;
+    let start = std::time::Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for i in 0..n / 4 {
+                    m.query(
+                        SERVER,
+                        ZONE,
+                        Proto::Udp,
+                        false,
+                        RecordType::A,
+                        ResponseCode::NoError,
+                        "kubernetes",
+                        40,
+                        120,
+                        Duration::from_nanos(u64::from(i % 100_000)),
+                    )
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let per = start.elapsed().as_nanos() as f64 / f64::from(n / 4);
+    println!("query(): {per:.1} ns/call per thread ({threads} threads, one series)");
+}
