@@ -70,6 +70,11 @@ fn main() -> std::process::ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // What `reload` compares against: the text as it was when the configuration was read.
+    let loaded_text = args
+        .corefile
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok());
     let config = match &args.corefile {
         Some(path) => cairn::config::load_corefile(path)?,
         None => cairn::config::default_config(args.listen, &args.zone),
@@ -89,7 +94,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let server = std::sync::Arc::new(server);
     if let (Some(reload), Some(path)) = (reload, args.corefile.clone()) {
-        runtime.spawn(watch_corefile(path, reload, server.clone()));
+        runtime.spawn(watch_corefile(path, loaded_text, reload, server.clone()));
     }
     runtime.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -114,6 +119,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// logged and counted, and the running configuration stays.
 async fn watch_corefile(
     path: PathBuf,
+    loaded_text: Option<String>,
     reload: cairn::config::model::ReloadConfig,
     server: std::sync::Arc<RunningServer>,
 ) {
@@ -123,7 +129,7 @@ async fn watch_corefile(
         text.hash(&mut h);
         h.finish()
     };
-    let mut applied = std::fs::read_to_string(&path).map(|t| digest(&t)).ok();
+    let mut applied = loaded_text.as_deref().map(digest);
     loop {
         let jitter = reload.jitter.mul_f64(fastrand::f64());
         tokio::time::sleep(reload.interval + jitter).await;

@@ -47,7 +47,7 @@ pub struct RunningServer {
     lameduck: Arc<AtomicBool>,
     lameduck_after: std::time::Duration,
     /// The listening addresses as configured (port 0 before binding), each with its handler.
-    handlers: Vec<((IpAddr, u16), Arc<Handler>)>,
+    handlers: Vec<((IpAddr, u16), SocketAddr, Arc<Handler>)>,
     configured: Vec<(IpAddr, u16)>,
     publisher: Publisher,
     stop: Arc<AtomicBool>,
@@ -103,8 +103,11 @@ impl RunningServer {
             }
         }
         for (key, blocks) in assembly.listeners {
-            if let Some((_, handler)) = self.handlers.iter().find(|(k, _)| *k == key) {
+            if let Some((_, addr, handler)) = self.handlers.iter().find(|(k, _, _)| *k == key) {
                 handler.replace(blocks);
+                if let Some(runtime) = &self.runtime {
+                    start_chains(runtime.handle(), handler, *addr);
+                }
             }
         }
         self.publisher.bump();
@@ -165,6 +168,24 @@ fn same_kubernetes(a: &KubernetesConfig, b: &KubernetesConfig) -> bool {
     let mut b = b.clone();
     b.location = a.location.clone();
     *a == b
+}
+
+/// Gives a listener's chains the runtime for background work and sends each `loop` guard's
+/// probe through the listener (again after a reload: a new guard has not probed yet).
+fn start_chains(runtime: &tokio::runtime::Handle, handler: &Handler, addr: SocketAddr) {
+    for chain in handler.chains() {
+        if chain.runtime.set(runtime.clone()).is_err() {
+            continue; // already started (a chain shared by several listeners)
+        }
+        if chain.loop_guard.is_some() && chain.forward.is_some() {
+            let target = loopback_of(addr);
+            runtime.spawn(async move {
+                if let Some(guard) = &chain.loop_guard {
+                    guard.probe(target).await;
+                }
+            });
+        }
+    }
 }
 
 /// The HTTP endpoints a Corefile can ask for.
@@ -430,7 +451,7 @@ impl Prepared {
             };
             let bind_err = |source| ServerError::Bind { addr, source };
             let handler = Arc::new(Handler::new(blocks));
-            handlers.push((key, handler.clone()));
+            handlers.push((key, addr, handler.clone()));
             for socket in sockets {
                 udp::spawn(
                     socket,
@@ -441,25 +462,7 @@ impl Prepared {
                 )
                 .map_err(bind_err)?;
             }
-            for chain in handler.chains() {
-                if chain.loop_guard.is_some() && chain.forward.is_some() {
-                    let chain = chain.clone();
-                    let target = match addr.ip() {
-                        IpAddr::V4(ip) if ip.is_unspecified() => {
-                            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
-                        }
-                        IpAddr::V6(ip) if ip.is_unspecified() => {
-                            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
-                        }
-                        _ => addr,
-                    };
-                    runtime.spawn(async move {
-                        if let Some(guard) = &chain.loop_guard {
-                            guard.probe(target).await;
-                        }
-                    });
-                }
-            }
+            start_chains(runtime.handle(), &handler, addr);
             tcp_listeners.push((tcp, handler));
             tracing::info!(%addr, "listening on UDP and TCP");
             addrs.push(addr);

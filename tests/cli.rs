@@ -39,7 +39,8 @@ fn serve(args: &[&str]) -> Served {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("serving") {
+            eprintln!("cairn: {line}");
+            if line.contains(" serving ") {
                 if let Some(addr) = line.split("addr=").nth(1) {
                     let addr = addr.split_whitespace().next().unwrap_or("").to_string();
                     let _ = tx.send(addr);

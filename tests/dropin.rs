@@ -361,3 +361,27 @@ fn serve_stale_answers_from_the_cache_when_the_upstream_is_gone() {
         "served stale (TTL 0)"
     );
 }
+
+#[test]
+fn refreshing_a_cached_cluster_name_never_asks_the_upstream() {
+    let upstream = Upstream::start(vec![]);
+    let corefile = format!(
+        ".:0 {{\n    bind 127.0.0.1\n    kubernetes cluster.local\n    forward . {}\n    cache 30 {{\n        prefetch 1 1m 100%\n        serve_stale\n    }}\n}}\n",
+        upstream.addr
+    );
+    let config =
+        cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
+    let server = cairn::server::start(config, example_state()).unwrap();
+    let dns = server.local_addrs()[0];
+    for _ in 0..6 {
+        let m = exchange(
+            dns,
+            Transport::Udp,
+            &query("kubernetes.default.svc.cluster.local.", RecordType::A, None),
+        )
+        .unwrap();
+        assert_eq!(m.answers.len(), 1, "the cluster answer stays");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(upstream.asked("kubernetes.default.svc.cluster.local."), 0);
+}

@@ -49,7 +49,7 @@ pub struct ServerBlock {
     pub forward: Option<ForwardConfig>,
     pub cache: Option<CacheConfig>,
     pub hosts: Option<HostsConfig>,
-    /// `errors`: log every error answer (SERVFAIL from a plugin) once.
+    /// `errors`: log every failed upstream exchange that became a SERVFAIL.
     pub errors: bool,
     pub log: Option<LogConfig>,
     pub health: Option<HealthConfig>,

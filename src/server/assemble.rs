@@ -124,6 +124,7 @@ pub fn assemble(
             errors: block.errors,
             log: block.log,
             metrics: metrics.clone(),
+            runtime: std::sync::OnceLock::new(),
         });
         for ip in binds(&block.bind) {
             for zone in &block.zones {

@@ -19,7 +19,7 @@ use crate::cluster::publish::IndexCell;
 use crate::config::model::LogConfig;
 use crate::dns::request::Request;
 use crate::dns::response::Sections;
-use crate::forward::Forwarder;
+use crate::forward::{ForwardError, Forwarder};
 use crate::hosts::Hosts;
 use crate::metrics::{Metrics, Proto};
 
@@ -47,6 +47,8 @@ pub struct Chain {
     pub errors: bool,
     pub log: Option<LogConfig>,
     pub metrics: Arc<Metrics>,
+    /// The runtime background refreshes go to (set when the server starts listening).
+    pub runtime: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 /// What the synchronous part of the chain decided.
@@ -60,6 +62,14 @@ pub enum Step {
     },
     /// Needs the upstream.
     Upstream(Job),
+}
+
+/// What the local plugins (`hosts`, `kubernetes`) made of a query.
+enum Local {
+    Answer(Sections, &'static str),
+    /// A cluster answer whose CNAME target is the upstream's to resolve.
+    Chase(Sections, Name),
+    Nothing,
 }
 
 /// Upstream work left to do.
@@ -176,6 +186,20 @@ impl Chain {
                 Lookup::Miss => {}
             }
         }
+        match self.local(request) {
+            Local::Answer(sections, plugin) => {
+                let cached = self.store(request, &sections);
+                self.done(sections, plugin, plugin == "kubernetes" && !cached)
+            }
+            Local::Chase(answer, target) => Step::Upstream(Job::Chase { answer, target }),
+            Local::Nothing => self.upstream_or_refuse(request, stale),
+        }
+    }
+
+    /// What `hosts` or `kubernetes` answer from local data (no cache, no upstream).
+    fn local(&self, request: &Request) -> Local {
+        let query = request.query();
+        let qname = query.name();
         if let Some(hosts) = &self.hosts {
             if let Some(answer) = hosts.answer(qname, query.query_type()) {
                 let sections = Sections {
@@ -185,35 +209,37 @@ impl Chain {
                     answers: answer.answers,
                     ..Sections::default()
                 };
-                self.store(request, &sections);
-                return self.done(sections, "hosts", false);
+                return Local::Answer(sections, "hosts");
             }
         }
-        if let Some(k) = &self.kubernetes {
-            if let Some(answer) = k.cell.load().answer(qname, query.query_type()) {
-                let falls_through = answer.rcode == ResponseCode::NXDomain
-                    && k.fallthrough.as_ref().is_some_and(|z| covered(z, qname));
-                if !falls_through {
-                    let sections = Sections {
-                        rcode: answer.rcode,
-                        authoritative: answer.rcode != ResponseCode::Refused,
-                        recursion_available: self.forward.is_some(),
-                        answers: answer.answers,
-                        authorities: answer.authorities,
-                        additionals: answer.additionals,
-                        truncated: false,
-                    };
-                    if let (Some(target), Some(_)) = (answer.chase, &self.forward) {
-                        return Step::Upstream(Job::Chase {
-                            answer: sections,
-                            target,
-                        });
-                    }
-                    let cached = self.store(request, &sections);
-                    return self.done(sections, "kubernetes", !cached);
-                }
-            }
+        let Some(k) = self.kubernetes.as_ref() else {
+            return Local::Nothing;
+        };
+        let Some(answer) = k.cell.load().answer(qname, query.query_type()) else {
+            return Local::Nothing;
+        };
+        let falls_through = answer.rcode == ResponseCode::NXDomain
+            && k.fallthrough.as_ref().is_some_and(|z| covered(z, qname));
+        if falls_through {
+            return Local::Nothing;
         }
+        let sections = Sections {
+            rcode: answer.rcode,
+            authoritative: answer.rcode != ResponseCode::Refused,
+            recursion_available: self.forward.is_some(),
+            answers: answer.answers,
+            authorities: answer.authorities,
+            additionals: answer.additionals,
+            truncated: false,
+        };
+        match (answer.chase, &self.forward) {
+            (Some(target), Some(_)) => Local::Chase(sections, target),
+            _ => Local::Answer(sections, "kubernetes"),
+        }
+    }
+
+    fn upstream_or_refuse(&self, request: &Request, stale: Option<Message>) -> Step {
+        let qname = request.query().name();
         if let Some(forward) = &self.forward {
             if forward.handles(qname) {
                 if self.loop_guard.as_ref().is_some_and(|g| g.looping()) {
@@ -234,6 +260,9 @@ impl Chain {
 
     /// Keeps `sections` in the cache when this block caches that name; true if it did.
     fn store(&self, request: &Request, sections: &Sections) -> bool {
+        if sections.rcode == ResponseCode::ServFail {
+            return false; // (e.g. before the first sync): never worth keeping
+        }
         match self.cache_for(request.query().name()) {
             Some(cache) => {
                 let message = message_of(request, sections);
@@ -257,22 +286,36 @@ impl Chain {
         }
     }
 
-    /// Asks upstream again for a cached name (prefetch, serve-stale refresh) without making the
-    /// client wait.
+    /// Refreshes a cached name (prefetch, serve-stale) without making the client wait: names
+    /// the local plugins own are recomputed from their data at once; forwarded names are asked
+    /// upstream on the runtime.
     fn refresh_in_background(&self, request: &Request) {
-        let (Some(forward), Ok(handle)) = (&self.forward, tokio::runtime::Handle::try_current())
-        else {
-            return;
-        };
-        let forward = forward.clone();
-        let cache = self.cache.clone();
-        let message = request.message.clone();
-        let key = cache_key(request);
-        handle.spawn(async move {
-            if let (Ok(response), Some(cache)) = (forward.exchange(&message).await, cache) {
-                cache.insert(key, &response, tokio::time::Instant::now());
+        match self.local(request) {
+            Local::Answer(sections, _) => {
+                self.store(request, &sections);
             }
-        });
+            Local::Chase(..) => {} // refreshed when it expires: CNAME + upstream is one answer
+            Local::Nothing => {
+                let qname = request.query().name();
+                let (Some(forward), Some(handle)) = (&self.forward, self.runtime.get()) else {
+                    return;
+                };
+                if !forward.handles(qname) {
+                    return;
+                }
+                let forward = forward.clone();
+                let cache = self.cache.clone();
+                let message = request.message.clone();
+                let key = cache_key(request);
+                handle.spawn(async move {
+                    if let (Ok(response), Some(cache)) = (forward.exchange(&message).await, cache) {
+                        if response.metadata.response_code != ResponseCode::ServFail {
+                            cache.insert(key, &response, tokio::time::Instant::now());
+                        }
+                    }
+                });
+            }
+        }
     }
 
     /// The asynchronous part: goes upstream for `job`.
@@ -302,6 +345,14 @@ impl Chain {
                     }
                     (self.finish(sections), "forward")
                 }
+                Err(ForwardError::Refused(_)) => (
+                    Sections {
+                        rcode: ResponseCode::Refused,
+                        recursion_available: true,
+                        ..Sections::default()
+                    },
+                    "forward",
+                ),
                 Err(err) => {
                     if let Some(stale) = stale {
                         return (self.finish(from_cache(&stale)), "cache");
