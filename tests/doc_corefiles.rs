@@ -33,7 +33,7 @@ const FAKE_FILES: &[(&str, &str)] = &[
     ),
     (
         "/etc/coredns/custom/lab.override",
-        "hosts /etc/coredns/lab.hosts lab.example {\n    fallthrough\n}\n",
+        "hosts /etc/coredns/lab.hosts lab.example\n",
     ),
 ];
 
