@@ -138,7 +138,9 @@ fn corefile_blocks(markdown: &str) -> Result<Vec<Block>, String> {
         }
     }
     match open {
-        Some((_, line, _)) => Err(format!("the code fence opened on line {line} is never closed")),
+        Some((_, line, _)) => Err(format!(
+            "the code fence opened on line {line} is never closed"
+        )),
         None => Ok(blocks),
     }
 }
