@@ -103,6 +103,7 @@ struct Families {
     forward_max_concurrent_rejects: Counter,
     plugin_enabled: Family<labels::PluginEnabled, Gauge>,
     reload_failed: Counter,
+    forward_loops: Counter,
 }
 
 impl Families {
@@ -128,6 +129,7 @@ impl Families {
             forward_max_concurrent_rejects: Counter::default(),
             plugin_enabled: Family::default(),
             reload_failed: Counter::default(),
+            forward_loops: Counter::default(),
         };
         // Counters are registered without `_total`: the encoder appends it.
         let r = registry;
@@ -230,6 +232,11 @@ impl Families {
             "coredns_reload_failed",
             "Counter of the number of failed reload attempts",
             f.reload_failed.clone(),
+        );
+        r.register(
+            "cairn_forward_loops_detected",
+            "Forwarding loops the loop plugin detected (forwarding stopped for that block)",
+            f.forward_loops.clone(),
         );
         f
     }
@@ -681,6 +688,11 @@ impl Metrics {
     /// `coredns_reload_failed_total`.
     pub fn reload_failed(&self) {
         self.f.reload_failed.inc();
+    }
+
+    /// The `loop` plugin found a forwarding loop: `cairn_forward_loops_detected_total`.
+    pub fn forward_loop_detected(&self) {
+        self.f.forward_loops.inc();
     }
 
     /// Export `source` as `coredns_kubernetes_dns_programming_duration_seconds{service_kind}`

@@ -385,3 +385,70 @@ fn refreshing_a_cached_cluster_name_never_asks_the_upstream() {
     }
     assert_eq!(upstream.asked("kubernetes.default.svc.cluster.local."), 0);
 }
+
+#[test]
+fn a_forwarding_loop_stops_forwarding_but_not_the_cluster_zone() {
+    use std::net::{SocketAddr, UdpSocket};
+    // Cairn's port, picked up front so the looping "upstream" can send everything back to it.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cairn: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let relay = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let relay_addr = relay.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        let back = UdpSocket::bind("127.0.0.1:0").unwrap();
+        back.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut answer = [0u8; 1500];
+        while let Ok((n, client)) = relay.recv_from(&mut buf) {
+            // A stub that forwards to the cluster DNS: the loop of a bad resolv.conf.
+            let _ = back.send_to(&buf[..n], cairn);
+            if let Ok((m, _)) = back.recv_from(&mut answer) {
+                let _ = relay.send_to(&answer[..m], client);
+            }
+        }
+    });
+    let corefile = format!(
+        ".:{port} {{\n    bind 127.0.0.1\n    kubernetes cluster.local\n    forward . {relay_addr}\n    loop\n    prometheus 127.0.0.1:0\n}}\n"
+    );
+    let config =
+        cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
+    let server = cairn::server::start(config, example_state()).unwrap();
+    let metrics = server.http_addr(cairn::server::HttpRole::Metrics).unwrap();
+    let started = Instant::now();
+    while !get(metrics, "/metrics")
+        .1
+        .contains("cairn_forward_loops_detected_total 1")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the loop was never detected"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let m = exchange(
+        cairn,
+        Transport::Udp,
+        &query("example.org.", RecordType::A, None),
+    )
+    .unwrap();
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "no forwarding once looping"
+    );
+    let m = exchange(
+        cairn,
+        Transport::Udp,
+        &query("kubernetes.default.svc.cluster.local.", RecordType::A, None),
+    )
+    .unwrap();
+    assert_eq!(
+        answers(&m),
+        ["kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1"]
+    );
+}

@@ -117,7 +117,9 @@ pub fn assemble(
             forward,
             loadbalance: block.loadbalance,
             loop_guard: if block.loop_detect {
-                zones.first().and_then(LoopGuard::new)
+                zones
+                    .first()
+                    .and_then(|z| LoopGuard::new(z, metrics.clone()))
             } else {
                 None
             },

@@ -14,6 +14,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
 
 pub struct LoopGuard {
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     probe: Name,
     seen: AtomicU32,
     looping: AtomicBool,
@@ -21,13 +22,14 @@ pub struct LoopGuard {
 
 impl LoopGuard {
     /// A guard probing below `zone`.
-    pub fn new(zone: &Name) -> Option<LoopGuard> {
+    pub fn new(zone: &Name, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Option<LoopGuard> {
         let label = || format!("{:016x}", fastrand::u64(..));
         let probe = Name::from_ascii(label())
             .and_then(|n| n.append_label(label().as_str()))
             .and_then(|n| n.append_name(zone))
             .ok()?;
         Some(LoopGuard {
+            metrics,
             probe,
             seen: AtomicU32::new(0),
             looping: AtomicBool::new(false),
@@ -41,6 +43,7 @@ impl LoopGuard {
         }
         let seen = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
         if seen > 2 && !self.looping.swap(true, Ordering::Relaxed) {
+            self.metrics.forward_loop_detected();
             tracing::error!(
                 target: "cairn::loop",
                 probe = %self.probe,
@@ -91,7 +94,8 @@ mod tests {
     #[test]
     fn only_the_third_sighting_of_the_probe_is_a_loop() {
         let zone = Name::from_ascii(".").unwrap();
-        let guard = LoopGuard::new(&zone).unwrap();
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let guard = LoopGuard::new(&zone, metrics.clone()).unwrap();
         let other = Name::from_ascii("example.org.").unwrap();
         assert!(!guard.observe(&other, RecordType::HINFO));
         let probe = guard.probe.clone();
@@ -104,5 +108,8 @@ mod tests {
         assert!(!guard.looping());
         assert!(guard.observe(&probe, RecordType::HINFO));
         assert!(guard.looping());
+        assert!(metrics
+            .render()
+            .contains("cairn_forward_loops_detected_total 1"));
     }
 }
