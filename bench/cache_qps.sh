@@ -78,6 +78,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 out="$repo/bench/out/cache_qps-$stamp"
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-cachebench.XXXXXX")
+exec 2> >(tee -a "$out/run.log" >&2)   # the log (load averages, losses) is kept too
 knot_pid=""
 unbound_pid=""
 cairn_pid=""
