@@ -27,7 +27,7 @@ knot_port=${UPSTREAM_PORT:-15355}
 unbound_port=${UNBOUND_PORT:-15356}
 cairn_port=${CAIRN_PORT:-15357}
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case $1 in
