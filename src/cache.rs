@@ -73,7 +73,15 @@ pub enum Lookup {
     /// and every record's TTL set to the time left; the caller sets the ID, RD, CD, question case
     /// and EDNS from the query. `prefetch`: the entry is popular and nearly expired — refresh it
     /// upstream (in the background) and insert the result. Said once per stored entry.
-    Hit { response: Message, prefetch: bool },
+    Hit {
+        response: Message,
+        prefetch: bool,
+        /// Until then the same lookup returns the very same response (its TTLs count down in
+        /// whole seconds), so an encoded copy of it may be served again.
+        stable_until: Instant,
+        /// Which class answered (for counting hits served from such a copy).
+        denial: bool,
+    },
     /// An expired answer still inside the `serve_stale` window, records at TTL 0.
     /// `verify: false` (immediate): serve it and refresh in the background.
     /// `verify: true`: ask upstream first; serve this only if that fails (no NOERROR or NXDOMAIN).
@@ -163,9 +171,17 @@ impl Cache {
                 } else {
                     remaining
                 };
+                let elapsed = now.saturating_duration_since(item.stored).as_secs();
+                let stable_until = if self.config.keepttl {
+                    now + std::time::Duration::from_secs(1)
+                } else {
+                    item.stored + std::time::Duration::from_secs(elapsed + 1)
+                };
                 Lookup::Hit {
                     response: item.to_message(ttl),
                     prefetch,
+                    stable_until,
+                    denial,
                 }
             }
             Found::Stale(item) => {
@@ -253,6 +269,17 @@ impl Cache {
     }
 
     /// Entries held: `(success, denial)`.
+    /// Whether `prefetch` is on (every hit must then be seen by [`Cache::lookup`]).
+    pub fn prefetches(&self) -> bool {
+        self.config.prefetch.is_some()
+    }
+
+    /// Counts a hit served from an encoded copy of an earlier lookup's response.
+    pub fn count_reused_hit(&self, denial: bool) {
+        self.metrics
+            .cache_hit(&self.server, &self.zones_label, denial);
+    }
+
     pub fn len(&self) -> (usize, usize) {
         (self.success.len(), self.denial.len())
     }

@@ -152,7 +152,10 @@ fn hit_carries_rcode_flags_and_question() {
     let mut m = answer("www.example.org.", &[60]);
     m.metadata.authentic_data = true;
     c.insert(k.clone(), &m, t0);
-    let Lookup::Hit { response, prefetch } = c.lookup(&k, t0) else {
+    let Lookup::Hit {
+        response, prefetch, ..
+    } = c.lookup(&k, t0)
+    else {
         panic!("expected a hit");
     };
     assert!(!prefetch);

@@ -3,9 +3,10 @@
 //! An answer the chain marks reusable is a pure function of the query bytes (flags, question,
 //! EDNS) and the published indexes, so a hit only needs the client's ID patched in: no
 //! parsing, no encoding, no allocation. Each UDP worker owns one cache (no sharing, no locks);
-//! it empties itself when the publish generation moves or when it is full. Answers that depend
-//! on time or chance (the cache plugin's TTLs, upstream answers, `loadbalance` order) are never
-//! kept.
+//! it empties itself when the publish generation moves or when it is full. A cache-plugin hit
+//! is kept until its TTLs would count down (the next whole second of its age), and its hit is
+//! counted again on each reuse. Answers that depend on chance or on seeing every query
+//! (upstream answers, `loadbalance` order, `prefetch`, `log`) are never kept.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -59,8 +60,10 @@ impl AnswerCache {
                 self.entries.clear();
                 self.generation = generation;
             }
-            if let Some((answer, reuse)) = self.entries.get(&packet[2..]) {
-                let started = Instant::now();
+            let started = Instant::now();
+            let fresh = |reuse: &Reuse| reuse.until.is_none_or(|until| started < until);
+            if let Some((answer, reuse)) = self.entries.get(&packet[2..]).filter(|(_, r)| fresh(r))
+            {
                 out.clear();
                 out.extend_from_slice(&packet[..2]);
                 out.extend_from_slice(answer);

@@ -53,12 +53,11 @@ pub struct Chain {
 
 /// What the synchronous part of the chain decided.
 pub enum Step {
-    /// The answer, which plugin wrote it, and whether it is a pure function of the query and
-    /// the published indexes (so the listener may keep it encoded).
+    /// The answer, which plugin wrote it, and for how long the listener may keep it encoded.
     Done {
         sections: Sections,
         plugin: &'static str,
-        deterministic: bool,
+        reuse: Reusable,
     },
     /// Needs the upstream.
     Upstream(Job),
@@ -70,6 +69,19 @@ enum Local {
     /// A cluster answer whose CNAME target is the upstream's to resolve.
     Chase(Sections, Name),
     Nothing,
+}
+
+/// Whether the same query bytes would get the very same answer again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reusable {
+    Never,
+    /// A pure function of the query and the published indexes.
+    Always,
+    /// A cache hit: the same until this instant (TTLs count down in whole seconds).
+    Until {
+        until: std::time::Instant,
+        denial: bool,
+    },
 }
 
 /// Upstream work left to do.
@@ -162,22 +174,36 @@ impl Chain {
             .as_ref()
             .is_some_and(|g| g.observe(qname, query.query_type()));
         if probe && self.loop_guard.as_ref().is_some_and(|g| g.looping()) {
-            return self.done(servfail(), "loop", false);
+            return self.done(servfail(), "loop", Reusable::Never);
         }
         if let Some(cache) = self.cache_for(qname) {
             match cache.lookup(&cache_key(request), now) {
-                Lookup::Hit { response, prefetch } => {
+                Lookup::Hit {
+                    response,
+                    prefetch,
+                    stable_until,
+                    denial,
+                } => {
                     if prefetch {
                         self.refresh_in_background(request);
                     }
-                    return self.done(from_cache(&response), "cache", false);
+                    // With prefetch on, every hit must reach the cache to be counted.
+                    let reuse = if cache.prefetches() {
+                        Reusable::Never
+                    } else {
+                        Reusable::Until {
+                            until: stable_until.into_std(),
+                            denial,
+                        }
+                    };
+                    return self.done(from_cache(&response), "cache", reuse);
                 }
                 Lookup::Stale {
                     response,
                     verify: false,
                 } => {
                     self.refresh_in_background(request);
-                    return self.done(from_cache(&response), "cache", false);
+                    return self.done(from_cache(&response), "cache", Reusable::Never);
                 }
                 Lookup::Stale {
                     response,
@@ -189,7 +215,12 @@ impl Chain {
         match self.local(request) {
             Local::Answer(sections, plugin) => {
                 let cached = self.store(request, &sections);
-                self.done(sections, plugin, plugin == "kubernetes" && !cached)
+                let reuse = if plugin == "kubernetes" && !cached {
+                    Reusable::Always
+                } else {
+                    Reusable::Never
+                };
+                self.done(sections, plugin, reuse)
             }
             Local::Chase(answer, target) => Step::Upstream(Job::Chase { answer, target }),
             Local::Nothing => self.upstream_or_refuse(request, stale),
@@ -243,7 +274,7 @@ impl Chain {
         if let Some(forward) = &self.forward {
             if forward.handles(qname) {
                 if self.loop_guard.as_ref().is_some_and(|g| g.looping()) {
-                    return self.done(servfail(), "loop", false);
+                    return self.done(servfail(), "loop", Reusable::Never);
                 }
                 return Step::Upstream(Job::Forward { stale });
             }
@@ -254,7 +285,7 @@ impl Chain {
                 ..Sections::default()
             },
             "",
-            true,
+            Reusable::Always,
         )
     }
 
@@ -273,16 +304,16 @@ impl Chain {
         }
     }
 
-    fn done(&self, mut sections: Sections, plugin: &'static str, deterministic: bool) -> Step {
-        let mut deterministic = deterministic;
+    fn done(&self, mut sections: Sections, plugin: &'static str, reuse: Reusable) -> Step {
+        let mut reuse = reuse;
         if self.loadbalance && sections.answers.len() > 1 {
             plugins::shuffle_addresses(&mut sections.answers);
-            deterministic = false;
+            reuse = Reusable::Never;
         }
         Step::Done {
             sections,
             plugin,
-            deterministic,
+            reuse,
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 
-use super::chain::{Chain, Job, Step};
+use super::chain::{Chain, Job, Reusable, Step};
 use crate::dns::request::{self, Incoming, Request};
 use crate::dns::response::{self, Sections};
 
@@ -41,6 +41,10 @@ pub enum Handled {
 /// What the listener needs to account for an answer it serves again from its own cache.
 #[derive(Clone)]
 pub struct Reuse {
+    /// Serve the copy only until then (cache hits); `None`: until the next publish.
+    pub until: Option<Instant>,
+    /// A cache hit of this class (`true`: denial), counted again on each reuse.
+    pub cache_hit: Option<bool>,
     pub chain: Arc<Chain>,
     pub zone: Arc<str>,
     pub qtype: RecordType,
@@ -221,7 +225,7 @@ impl Handler {
             Step::Done {
                 sections,
                 plugin,
-                deterministic,
+                reuse,
             } => {
                 let qtype = request.query().query_type();
                 let rcode = finish(
@@ -236,7 +240,15 @@ impl Handler {
                     started,
                     out,
                 );
-                let reusable = (deterministic && chain.log.is_none()).then(|| Reuse {
+                let (until, cache_hit) = match reuse {
+                    Reusable::Never => (None, None),
+                    Reusable::Always => (None, None),
+                    Reusable::Until { until, denial } => (Some(until), Some(denial)),
+                };
+                let keep = reuse != Reusable::Never && chain.log.is_none();
+                let reusable = keep.then(|| Reuse {
+                    until,
+                    cache_hit,
                     chain: chain.clone(),
                     zone: zone.clone(),
                     qtype,
@@ -268,6 +280,9 @@ impl Handler {
         started: Instant,
     ) {
         let chain = &reuse.chain;
+        if let (Some(denial), Some(cache)) = (reuse.cache_hit, &chain.cache) {
+            cache.count_reused_hit(denial);
+        }
         chain.metrics.query(
             &chain.server_label,
             &reuse.zone,
