@@ -2,8 +2,9 @@
 //! advertised when the client used it, and truncation (TC, empty sections) when a UDP answer does
 //! not fit the client's limit.
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::request::{Incoming, Request, ADVERTISED_UDP_PAYLOAD};
 
@@ -56,7 +57,6 @@ pub fn encode(request: &Request, sections: Sections, limit: usize, out: &mut Vec
     m.answers = sections.answers;
     m.authorities = sections.authorities;
     m.additionals = sections.additionals;
-    out.clear();
     if emit(&m, out) && out.len() <= limit {
         return;
     }
@@ -64,7 +64,6 @@ pub fn encode(request: &Request, sections: Sections, limit: usize, out: &mut Vec
     m.answers.clear();
     m.authorities.clear();
     m.additionals.clear();
-    out.clear();
     if !emit(&m, out) {
         out.clear();
     }
@@ -90,17 +89,16 @@ pub fn encode_reject(incoming: &Incoming, out: &mut Vec<u8>) -> bool {
         m.queries.push(q.clone());
     }
     m.edns = response_edns(edns.as_ref());
-    out.clear();
     emit(&m, out)
 }
 
-/// A message that hickory refuses to encode becomes SERVFAIL rather than silence.
+/// Encodes `m` into `out` (reusing its buffer). A message hickory refuses to encode is
+/// logged; the caller answers SERVFAIL rather than nothing.
 fn emit(m: &Message, out: &mut Vec<u8>) -> bool {
-    match m.to_vec() {
-        Ok(bytes) => {
-            *out = bytes;
-            true
-        }
+    out.clear();
+    let mut encoder = BinEncoder::new(out);
+    match m.emit(&mut encoder) {
+        Ok(()) => true,
         Err(err) => {
             tracing::warn!(%err, "cannot encode an answer");
             false
@@ -108,20 +106,11 @@ fn emit(m: &Message, out: &mut Vec<u8>) -> bool {
     }
 }
 
-/// A SERVFAIL for `query` (used when an answer cannot be encoded).
+/// A SERVFAIL for `request` (used when an answer cannot be encoded).
 pub fn servfail(request: &Request, out: &mut Vec<u8>) {
-    let req = &request.message.metadata;
-    let mut m = base(
-        req.id,
-        OpCode::Query,
-        req.recursion_desired,
-        req.checking_disabled,
-    );
-    m.metadata.response_code = ResponseCode::ServFail;
-    m.queries.push(Query::clone(request.query()));
-    m.edns = response_edns(request.edns());
-    out.clear();
-    if !emit(&m, out) {
-        out.clear();
-    }
+    let sections = Sections {
+        rcode: ResponseCode::ServFail,
+        ..Sections::default()
+    };
+    encode(request, sections, usize::MAX, out);
 }
