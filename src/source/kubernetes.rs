@@ -10,6 +10,7 @@
 
 pub mod change;
 pub mod client;
+pub mod heap;
 pub mod latency;
 pub mod watch;
 
@@ -153,7 +154,12 @@ async fn own_state(
                 "initial sync complete"
             );
         }
+        let relisted = affected.full;
         publisher.update(&state, &affected, crate::server::serial_now(), synced);
+        if relisted {
+            // A list's full objects and the index it replaced are gone: give the pages back.
+            heap::release_free_memory();
+        }
         let mut slowest = Duration::ZERO;
         for at in arrivals {
             let latency = at.elapsed();
