@@ -47,31 +47,14 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-log() { printf '[cluster_qps] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+bench_name=cluster_qps
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- tools -----------------------------------------------------------------------------------
-# command -> Debian package. Installed with apt-get when missing (needs root).
-declare -A pkg_of=(
-    [knotd]=knot [knotc]=knot [kdig]=knot-dnsutils [dnsperf]=dnsperf [dig]=bind9-dnsutils
-    [python3]=python3 [ss]=iproute2
-)
-missing=()
-for cmd in "${!pkg_of[@]}"; do
-    command -v "$cmd" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null 2>&1 \
-        || missing+=("${pkg_of[$cmd]}")
-done
-export PATH=$PATH:/usr/sbin:/sbin
-if [[ ${#missing[@]} -gt 0 ]]; then
-    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    [[ $(id -u) -eq 0 ]] || die "missing packages ${missing[*]}: run as root or install them"
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
-        apt-get update
-        apt-get install -y --no-install-recommends "${missing[@]}"
-    fi
-fi
+# command=Debian package, installed with apt-get when missing (needs root).
+install_tools knotd=knot knotc=knot kdig=knot-dnsutils dnsperf=dnsperf dig=bind9-dnsutils \
+    python3=python3 ss=iproute2
 command -v cargo >/dev/null 2>&1 || [[ $build -eq 0 ]] || die "cargo not found (install Rust)"
 
 # --- output, cleanup -------------------------------------------------------------------------
@@ -82,16 +65,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench.XXXXXX")
 knot_pid=""
 cairn_pid=""
 
-stop() {  # stop one server by pid: TERM, wait up to 5 s, then KILL
-    local pid=$1 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop "$cairn_pid"
     stop "$knot_pid"
@@ -114,17 +87,12 @@ wait_answering() {
     die "$name did not answer on 127.0.0.1:$port within 30 s (see $out/$name.log)"
 }
 
-port_free() { ! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .; }
 port_free "$knot_port" || die "port $knot_port is in use (set KNOT_PORT)"
 port_free "$cairn_port" || die "port $cairn_port is in use (set CAIRN_PORT)"
 
 cores=$(nproc)
 log "cores: $cores; services: $services; rounds: $rounds x ${duration}s; clients: $clients"
-# Other work on the machine skews the rounds it overlaps: say so up front.
-load=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
-    log "warning: load average is $load before starting; other processes will add noise"
-fi
+warn_if_loaded
 
 # --- build, data -----------------------------------------------------------------------------
 cairn="$repo/target/release/cairn"
