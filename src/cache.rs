@@ -173,7 +173,8 @@ impl Cache {
                 };
                 let elapsed = now.saturating_duration_since(item.stored).as_secs();
                 let stable_until = if self.config.keepttl {
-                    now + std::time::Duration::from_secs(1)
+                    let expiry = item.stored + std::time::Duration::from_secs(u64::from(item.ttl));
+                    (now + std::time::Duration::from_secs(1)).min(expiry)
                 } else {
                     item.stored + std::time::Duration::from_secs(elapsed + 1)
                 };

@@ -468,3 +468,40 @@ fn a_forwarding_loop_stops_forwarding_but_not_the_cluster_zone() {
         ["kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1"]
     );
 }
+
+#[test]
+fn a_hosts_file_change_reaches_udp_clients_past_the_encoded_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "192.0.2.1 other.example\n").unwrap();
+    let corefile = format!(
+        ".:0 {{\n    bind 127.0.0.1\n    hosts {} {{\n        reload 1s\n        fallthrough\n    }}\n    kubernetes cluster.local\n}}\n",
+        hosts.display()
+    );
+    let config =
+        cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
+    let server = cairn::server::start(config, example_state()).unwrap();
+    let dns = server.local_addrs()[0];
+    let q = query("new.cluster.local.", RecordType::A, None);
+    for _ in 0..4 {
+        let m = exchange(dns, Transport::Udp, &q).unwrap();
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    }
+    std::fs::write(
+        &hosts,
+        "192.0.2.1 other.example\n10.0.0.9 new.cluster.local\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let m = exchange(dns, Transport::Udp, &q).unwrap();
+        if m.answers.iter().any(|r| r.data.to_string() == "10.0.0.9") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the hosts change never reached UDP"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -17,6 +17,9 @@ use super::handler::{Handled, Handler, Pending, Reuse, Transport};
 const MAX_KEY: usize = 512;
 /// Entries per thread before the cache starts over.
 const CAPACITY: usize = 8192;
+/// Answers larger than this are not kept (bounds the cache to ~32 MiB per thread even for
+/// clients asking large EDNS sizes with case-varied names).
+const MAX_ANSWER: usize = 4096;
 
 /// What the worker has to do after [`AnswerCache::respond`].
 pub enum Served {
@@ -45,6 +48,15 @@ impl Default for AnswerCache {
 }
 
 impl AnswerCache {
+    /// Drops every copy if the publish generation moved (called when the worker is idle, so a
+    /// reload's old chains are not kept alive by a quiet worker).
+    pub fn expire(&mut self, generation: u64) {
+        if generation != self.generation {
+            self.entries.clear();
+            self.generation = generation;
+        }
+    }
+
     /// Answers `packet` into `out`, from the cache when possible.
     pub fn respond(
         &mut self,
@@ -73,7 +85,8 @@ impl AnswerCache {
         }
         match handler.handle(packet, client, Transport::Udp, out) {
             Handled::Reply { reusable } => {
-                if let (true, Some(reuse), true) = (cacheable, reusable, out.len() >= 2) {
+                let fits = out.len() >= 2 && out.len() <= MAX_ANSWER;
+                if let (true, Some(reuse), true) = (cacheable, reusable, fits) {
                     if self.entries.len() >= CAPACITY {
                         self.entries.clear();
                     }

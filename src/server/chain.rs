@@ -215,7 +215,8 @@ impl Chain {
         match self.local(request) {
             Local::Answer(sections, plugin) => {
                 let cached = self.store(request, &sections);
-                let reuse = if plugin == "kubernetes" && !cached {
+                // With `hosts` in the chain, its file may change what falls through to here.
+                let reuse = if plugin == "kubernetes" && !cached && self.hosts.is_none() {
                     Reusable::Always
                 } else {
                     Reusable::Never
@@ -285,7 +286,11 @@ impl Chain {
                 ..Sections::default()
             },
             "",
-            Reusable::Always,
+            if self.hosts.is_none() {
+                Reusable::Always
+            } else {
+                Reusable::Never
+            },
         )
     }
 
@@ -405,11 +410,15 @@ impl Chain {
                 if let Some(q) = upstream.queries.first_mut() {
                     q.set_name(target);
                 }
-                if let Ok(response) = forward.exchange_via(&upstream, client).await {
-                    answer.answers.extend(response.answers.iter().cloned());
-                    answer.truncated |= response.metadata.truncation;
+                match forward.exchange_via(&upstream, client).await {
+                    Ok(response) if response.metadata.response_code != ResponseCode::ServFail => {
+                        answer.answers.extend(response.answers.iter().cloned());
+                        answer.truncated |= response.metadata.truncation;
+                        self.store(request, &answer);
+                    }
+                    // The CNAME alone this time; not cached, so the next query chases again.
+                    _ => {}
                 }
-                self.store(request, &answer);
                 (self.finish(answer), "kubernetes")
             }
         }

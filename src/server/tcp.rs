@@ -92,6 +92,10 @@ async fn connection(mut stream: TcpStream, handler: &Handler) -> std::io::Result
         let mut frame = Vec::with_capacity(out.len() + 2);
         frame.extend_from_slice(&out_len.to_be_bytes());
         frame.extend_from_slice(&out);
-        stream.write_all(&frame).await?;
+        // A client that never reads must not hold its connection slot forever.
+        match tokio::time::timeout(IDLE_TIMEOUT, stream.write_all(&frame)).await {
+            Ok(result) => result?,
+            Err(_) => return Ok(()),
+        }
     }
 }

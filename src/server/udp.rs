@@ -11,6 +11,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::answer_cache::{AnswerCache, Served};
 use super::handler::Handler;
 
+/// Forwarded queries one UDP socket may have waiting for upstreams; more are dropped (the
+/// client retries), as a resolver under a flood must.
+pub const MAX_PENDING: usize = 4096;
+
 /// Binds a UDP socket with SO_REUSEPORT so several can share `addr`.
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
@@ -35,6 +39,7 @@ pub fn spawn(
     runtime: tokio::runtime::Handle,
 ) -> std::io::Result<()> {
     let socket = Arc::new(socket);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING));
     let name = format!("cairn-udp-{}", socket.local_addr()?);
     std::thread::Builder::new().name(name).spawn(move || {
         let mut packet = vec![0u8; 65535];
@@ -51,7 +56,8 @@ pub fn spawn(
                             | std::io::ErrorKind::Interrupted
                     ) =>
                 {
-                    continue
+                    cache.expire(generation.load(Ordering::Acquire));
+                    continue;
                 }
                 Err(err) => {
                     tracing::warn!(%err, "UDP receive failed");
@@ -64,12 +70,19 @@ pub fn spawn(
                 Served::Send => send(&socket, &out, peer),
                 Served::Nothing => {}
                 Served::Pending(pending) => {
+                    // Bounded: a flood of forwarded names against a slow upstream must not
+                    // spawn without limit (each exchange holds a socket for seconds).
+                    let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                        tracing::debug!(%peer, "too many queries waiting for upstreams; dropped");
+                        continue;
+                    };
                     let socket = socket.clone();
                     runtime.spawn(async move {
                         let mut out = Vec::new();
                         if pending.complete(&mut out).await {
                             send(&socket, &out, peer);
                         }
+                        drop(permit);
                     });
                 }
             }
