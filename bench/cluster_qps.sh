@@ -97,9 +97,7 @@ warn_if_loaded
 # --- build, data -----------------------------------------------------------------------------
 cairn="$repo/target/release/cairn"
 if [[ $build -eq 1 ]]; then
-    log "building Cairn (release)"
-    (cd "$repo" && cargo build --release --quiet) 2>&1 | tee "$out/build.log" >&2
-    [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
+    build_cairn "$repo" "$out"
 fi
 [[ ${#servers[@]} -eq 1 || -x $cairn ]] || die "no Cairn binary at $cairn"
 

@@ -46,3 +46,10 @@ warn_if_loaded() {
         log "warning: load average is $load before starting; other processes will add noise"
     fi
 }
+
+# build_cairn REPO OUT: the release build, its output kept in OUT/build.log.
+build_cairn() {
+    log "building Cairn (release)"
+    (cd "$1" && cargo build --release --quiet) 2>&1 | tee "$2/build.log" >&2
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
+}
