@@ -505,3 +505,46 @@ fn a_hosts_file_change_reaches_udp_clients_past_the_encoded_answers() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_slow_upstream_does_not_hold_back_pipelined_cluster_answers() {
+    use std::io::{Read, Write};
+    let upstream = fake_upstream();
+    upstream.silence(true);
+    let running = run("kubeadm.Corefile", &upstream);
+    let dns = running.server.local_addrs()[0];
+    let slow = query("slow.example.", RecordType::A, None);
+    let fast = query("kubernetes.default.svc.cluster.local.", RecordType::A, None);
+    let mut stream = std::net::TcpStream::connect(dns).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(8)))
+        .unwrap();
+    let mut both = Vec::new();
+    for m in [&slow, &fast] {
+        let bytes = m.to_vec().unwrap();
+        both.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+        both.extend_from_slice(&bytes);
+    }
+    let started = Instant::now();
+    stream.write_all(&both).unwrap();
+    let mut read = || {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).unwrap();
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut body).unwrap();
+        hickory_proto::op::Message::from_vec(&body).unwrap()
+    };
+    let first = read();
+    assert_eq!(
+        first.metadata.id, fast.metadata.id,
+        "the cluster answer comes first"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "not held back: {:?}",
+        started.elapsed()
+    );
+    let second = read();
+    assert_eq!(second.metadata.id, slow.metadata.id);
+    assert_eq!(second.metadata.response_code, ResponseCode::ServFail);
+}
