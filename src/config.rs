@@ -83,12 +83,19 @@ pub fn parse_corefile_with(
 
 /// Reads and parses the Corefile at `path` with the process environment.
 pub fn load_corefile(path: &Path) -> Result<Config, ConfigError> {
+    read_corefile(path).map(|(_, config)| config)
+}
+
+/// Reads and parses the Corefile at `path` (the process environment fills `{$ENV}`), returning
+/// the text it parsed too, so a caller that watches the file compares against exactly that.
+pub fn read_corefile(path: &Path) -> Result<(String, Config), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: path.to_path_buf(),
         line: 0,
         message: format!("cannot read the Corefile: {e}"),
     })?;
-    parse_corefile(&text, path, &|name| std::env::var(name).ok())
+    let config = parse_corefile(&text, path, &|name| std::env::var(name).ok())?;
+    Ok((text, config))
 }
 
 /// The configuration used without a Corefile: `.:PORT { bind IP; kubernetes ZONE in-addr.arpa

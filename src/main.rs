@@ -70,14 +70,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    // What `reload` compares against: the text as it was when the configuration was read.
-    let loaded_text = args
-        .corefile
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok());
-    let config = match &args.corefile {
-        Some(path) => cairn::config::load_corefile(path)?,
-        None => cairn::config::default_config(args.listen, &args.zone),
+    // `reload` compares against the very text this configuration was parsed from.
+    let (loaded_text, config) = match &args.corefile {
+        Some(path) => {
+            let (text, config) = cairn::config::read_corefile(path)?;
+            (Some(text), config)
+        }
+        None => (None, cairn::config::default_config(args.listen, &args.zone)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -141,7 +140,8 @@ async fn watch_corefile(
             continue;
         }
         applied = now;
-        let outcome = cairn::config::load_corefile(&path)
+        // Parse the text just compared, not a second read of the file.
+        let outcome = cairn::config::parse_corefile(&text, &path, &|k| std::env::var(k).ok())
             .map_err(|e| e.to_string())
             .and_then(|config| server.reload(config));
         match outcome {

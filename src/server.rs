@@ -251,15 +251,19 @@ fn loopback_of(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Liveness: Cairn answers a DNS query itself (any answer will do: the process can serve).
-/// Never depends on the API or the upstream.
-fn answers_dns(addr: SocketAddr) -> bool {
-    let local: SocketAddr = if addr.is_ipv6() {
+/// Where a client on this machine binds to reach `addr`: loopback of the same family, any port.
+pub(crate) fn loopback_client_for(addr: SocketAddr) -> SocketAddr {
+    if addr.is_ipv6() {
         SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0)
     } else {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
-    };
-    let Ok(socket) = std::net::UdpSocket::bind(local) else {
+    }
+}
+
+/// Liveness: Cairn answers a DNS query itself (any answer will do: the process can serve).
+/// Never depends on the API or the upstream.
+fn answers_dns(addr: SocketAddr) -> bool {
+    let Ok(socket) = std::net::UdpSocket::bind(loopback_client_for(addr)) else {
         return false;
     };
     if socket

@@ -241,9 +241,8 @@ impl Handler {
                     out,
                 );
                 let (until, cache_hit) = match reuse {
-                    Reusable::Never => (None, None),
-                    Reusable::Always => (None, None),
                     Reusable::Until { until, denial } => (Some(until), Some(denial)),
+                    Reusable::Never | Reusable::Always => (None, None),
                 };
                 let keep = reuse != Reusable::Never && chain.log.is_none();
                 let reusable = keep.then(|| Reuse {

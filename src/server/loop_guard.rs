@@ -69,12 +69,7 @@ impl LoopGuard {
         m.metadata.recursion_desired = true;
         m.add_query(Query::query(self.probe.clone(), RecordType::HINFO));
         let Ok(bytes) = m.to_vec() else { return };
-        let local: SocketAddr = if addr.is_ipv6() {
-            "[::1]:0".parse().expect("a literal address")
-        } else {
-            "127.0.0.1:0".parse().expect("a literal address")
-        };
-        let Ok(socket) = tokio::net::UdpSocket::bind(local).await else {
+        let Ok(socket) = tokio::net::UdpSocket::bind(super::loopback_client_for(addr)).await else {
             return;
         };
         let _ = socket.send_to(&bytes, addr).await;
