@@ -14,4 +14,5 @@ pub mod hosts;
 pub mod http;
 pub mod metrics;
 pub mod server;
+pub mod status;
 pub mod source;

@@ -213,6 +213,27 @@ fn option(k: &mut KubernetesConfig, o: &Directive, file: &Path) -> Result<(), Co
             k.startup_timeout =
                 parse_duration(args[0]).map_err(|m| err(format!("startup_timeout: {m}")))?;
         }
+        "snapshot" => {
+            count(1, 1, "snapshot PATH")?;
+            k.snapshot = Some(PathBuf::from(args[0]));
+        }
+        "tls_server_name" => {
+            count(1, 1, "tls_server_name NAME")?;
+            let valid = args[0].split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+            });
+            if !valid {
+                return Err(err(format!(
+                    "invalid `tls_server_name` `{}`: expected a DNS name such as `kubernetes.default.svc`",
+                    args[0]
+                )));
+            }
+            k.tls_server_name = Some(args[0].to_string());
+        }
+        "require_fresh" => {
+            count(0, 0, "require_fresh")?;
+            k.require_fresh = true;
+        }
         n if NOT_YET.contains(&n) => {
             return Err(err(format!("kubernetes option `{n}` is not supported yet")))
         }

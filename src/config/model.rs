@@ -137,6 +137,15 @@ pub struct KubernetesConfig {
     pub ignore_empty_service: bool,
     /// `startup_timeout DURATION`, default 5 s.
     pub startup_timeout: Duration,
+    /// `snapshot PATH`: where the last-known cluster state is kept (Cairn's own option).
+    pub snapshot: Option<PathBuf>,
+    /// `tls_server_name NAME`: the name API server certificates are verified against when
+    /// Cairn reaches them directly by address (Cairn's own option; learned endpoints default
+    /// to `kubernetes.default.svc`).
+    pub tls_server_name: Option<String>,
+    /// `require_fresh`: `/ready` waits for a complete list from the API even when a snapshot
+    /// was restored (Cairn's own option).
+    pub require_fresh: bool,
 }
 
 impl KubernetesConfig {
@@ -158,6 +167,9 @@ impl KubernetesConfig {
             fallthrough: None,
             ignore_empty_service: false,
             startup_timeout: Duration::from_secs(5),
+            snapshot: None,
+            tls_server_name: None,
+            require_fresh: false,
         }
     }
 }

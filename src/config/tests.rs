@@ -97,6 +97,9 @@ fn errors_name_file_line_and_expectation() {
         (".:53 {\n kubernetes {\n  labels\n }\n}", "Corefile:3: `labels` takes at least 1 argument (`labels SELECTOR`), got 0"),
         (".:53 {\n kubernetes {\n  endpoint_pod_names yes\n }\n}", "Corefile:3: `endpoint_pod_names` takes no arguments (`endpoint_pod_names`), got 1"),
         (".:53 {\n kubernetes {\n  noendpoints please\n }\n}", "Corefile:3: `noendpoints` takes no arguments (`noendpoints`), got 1"),
+        (".:53 {\n kubernetes {\n  snapshot\n }\n}", "Corefile:3: `snapshot` takes exactly 1 argument (`snapshot PATH`), got 0"),
+        (".:53 {\n kubernetes {\n  tls_server_name https://x\n }\n}", "Corefile:3: invalid `tls_server_name` `https://x`: expected a DNS name such as `kubernetes.default.svc`"),
+        (".:53 {\n kubernetes {\n  require_fresh yes\n }\n}", "Corefile:3: `require_fresh` takes no arguments (`require_fresh`), got 1"),
         (".:53 {\n kubernetes {\n  ignore everything\n }\n}", "Corefile:3: invalid `ignore` `everything`: expected `empty_service`"),
         (".:53 {\n kubernetes {\n  startup_timeout 5\n }\n}", "Corefile:3: startup_timeout: invalid duration `5`: expected a number with a unit, such as `5s`, `500ms` or `1m30s`"),
         (".:53 {\n kubernetes {\n  fallthrough in-addr..arpa\n }\n}", "Corefile:3: fallthrough: invalid zone `in-addr..arpa`: empty label (two dots in a row)"),
@@ -228,6 +231,13 @@ fn valid_corefiles_produce_the_typed_config() {
             assert_eq!(k.ttl, 3600);
             assert_eq!(k.startup_timeout, Duration::from_millis(500));
             assert_eq!(k.zones, ["."]);
+            assert_eq!((k.snapshot.as_ref(), k.tls_server_name.as_ref(), k.require_fresh), (None, None, false));
+        }),
+        (".:53 {\n  kubernetes {\n    snapshot /var/lib/cairn/state.bin\n    tls_server_name kubernetes.default.svc\n    require_fresh\n  }\n}", |c| {
+            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            assert_eq!(k.snapshot, Some(PathBuf::from("/var/lib/cairn/state.bin")));
+            assert_eq!(k.tls_server_name.as_deref(), Some("kubernetes.default.svc"));
+            assert!(k.require_fresh);
         }),
         ("# Cairn\n.:53 { # the root\n  # nothing here\n  kubernetes cluster.local # comment { not a brace\n}\n# end", |c| {
             let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
