@@ -10,6 +10,8 @@
 //! - `/ready`: 200 `OK` once the [`Readiness`] latch is set; before that 503 with the name it
 //!   waits on (CoreDNS prints the plugins not ready yet); after [`Readiness::shutting_down`]
 //!   503 `Shutting down`.
+//! - `/status` (on the `health` listener; Cairn's own): the [`crate::status::Status`] JSON
+//!   document, with `live` from the same check `/health` runs.
 //! - `/metrics`: [`Metrics::render`] as Prometheus text 0.0.4 with its content type.
 //! - Anything else: 404 `404 page not found` (Go's `ServeMux` text). Like Go's mux, the three
 //!   paths answer any method.
@@ -37,6 +39,7 @@ use tokio::task::JoinHandle;
 pub use probes::{Liveness, Readiness};
 
 use crate::metrics::Metrics;
+use crate::status::StatusBoard;
 
 /// Longest a liveness check may take before `/health` answers 503 (k0s probes time out
 /// after 1 s).
@@ -50,6 +53,8 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Health {
     pub liveness: Liveness,
     pub lameduck: Arc<AtomicBool>,
+    /// `GET /status` on the same listener.
+    pub status: StatusBoard,
 }
 
 /// The roles one listener serves.
@@ -74,6 +79,7 @@ impl Routes {
     pub fn router(self) -> Router {
         let mut router = Router::new();
         if let Some(h) = self.health {
+            router = router.route("/status", any(status).with_state(h.clone()));
             router = router.route("/health", any(health).with_state(h));
         }
         if let Some(r) = self.ready {
@@ -103,14 +109,36 @@ pub fn group_by_addr(
 }
 
 async fn health(State(h): State<Health>) -> Response {
+    if is_live(&h).await {
+        (StatusCode::OK, "OK").into_response()
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    }
+}
+
+/// The liveness verdict `/health` gives (always true during lameduck).
+async fn is_live(h: &Health) -> bool {
     if h.lameduck.load(Ordering::Acquire) {
-        return (StatusCode::OK, "OK").into_response();
+        return true;
     }
     let liveness = h.liveness.clone();
     let check = tokio::task::spawn_blocking(move || liveness.check());
-    match tokio::time::timeout(LIVENESS_TIMEOUT, check).await {
-        Ok(Ok(true)) => (StatusCode::OK, "OK").into_response(),
-        _ => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    matches!(
+        tokio::time::timeout(LIVENESS_TIMEOUT, check).await,
+        Ok(Ok(true))
+    )
+}
+
+async fn status(State(h): State<Health>) -> Response {
+    let board = h.status.clone();
+    let mut document = match tokio::task::spawn_blocking(move || board.read()).await {
+        Ok(document) => document,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    document.live = is_live(&h).await;
+    match serde_json::to_string_pretty(&document) {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -200,7 +228,11 @@ pub async fn serve_health(
     liveness: Liveness,
     lameduck: Arc<AtomicBool>,
 ) -> io::Result<BoundHttp> {
-    let health = Health { liveness, lameduck };
+    let health = Health {
+        liveness,
+        lameduck,
+        status: StatusBoard::default(),
+    };
     serve(
         addr,
         Routes {

@@ -13,6 +13,7 @@ pub mod forward;
 pub mod hosts;
 pub mod http;
 pub mod metrics;
+pub mod run;
 pub mod server;
-pub mod status;
 pub mod source;
+pub mod status;

@@ -2,13 +2,9 @@
 //! errors into one clear message and an exit code.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
-use cairn::cluster::model::ClusterState;
-use cairn::config::model::{Config, KubernetesConfig};
 use cairn::server::RunningServer;
-use cairn::source::kubernetes;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -85,8 +81,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()?;
     let reload = config.servers.iter().find_map(|b| b.reload.clone());
     let server = match &args.from {
-        Some(dump) => serve_dump(config, dump)?,
-        None => runtime.block_on(serve_api(config))?,
+        Some(dump) => cairn::run::dump::serve(config, dump)?,
+        None => runtime.block_on(cairn::run::api::serve(config))?,
     };
     for addr in server.local_addrs() {
         tracing::info!(%addr, "serving");
@@ -154,68 +150,4 @@ async fn watch_corefile(
             }
         }
     }
-}
-
-/// Serves a cluster dump: fully loaded (or refused) before any socket opens.
-fn serve_dump(config: Config, dump: &Path) -> anyhow::Result<RunningServer> {
-    let loaded = cairn::source::file::load_dump(dump)?;
-    if !loaded.skipped.is_empty() {
-        let skipped: Vec<String> = loaded
-            .skipped
-            .iter()
-            .map(|(kind, n)| format!("{kind}={n}"))
-            .collect();
-        tracing::info!(skipped = %skipped.join(","), "skipped objects of kinds DNS does not use");
-    }
-    let state = loaded.state;
-    tracing::info!(
-        namespaces = state.namespaces.len(),
-        services = state.services.len(),
-        endpoint_slices = state.endpoint_slices.len(),
-        pods = state.pods.len(),
-        from = %dump.display(),
-        "loaded cluster state"
-    );
-    cairn::server::start(config, state).context("cannot start serving")
-}
-
-/// Serves from the Kubernetes API: watches start first; listeners open once every watch has
-/// listed, or when the first block's `startup_timeout` runs out (misses then answer SERVFAIL
-/// until the sync completes).
-async fn serve_api(config: Config) -> anyhow::Result<RunningServer> {
-    let blocks: Vec<KubernetesConfig> = config
-        .servers
-        .iter()
-        .filter_map(|s| s.kubernetes.clone())
-        .collect();
-    let prepared = cairn::server::prepare(config, &ClusterState::default(), false);
-    let Some(first) = blocks.first() else {
-        return Ok(prepared.listen()?);
-    };
-    let client = kubernetes::client::client(first)
-        .await
-        .with_context(|| format!("kubernetes block at {}", first.location))?;
-    let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
-    let mut status = kubernetes::start(client, specs, prepared.publisher().clone());
-    let synced = tokio::time::timeout(first.startup_timeout, status.wait_for(|s| s.synced))
-        .await
-        .is_ok_and(|r| r.is_ok());
-    if !synced {
-        tracing::warn!(
-            startup_timeout = ?first.startup_timeout,
-            "the API has not been listed yet; serving anyway, and names not known yet answer SERVFAIL"
-        );
-    }
-    let server = prepared.listen()?;
-    let programming = status.borrow().programming.clone();
-    server
-        .metrics()
-        .set_programming_source(cairn::metrics::SERVICE_KIND_CLUSTER_IP, programming);
-    let readiness = server.readiness().clone();
-    tokio::spawn(async move {
-        if status.wait_for(|s| s.synced).await.is_ok() {
-            readiness.set_ready();
-        }
-    });
-    Ok(server)
 }

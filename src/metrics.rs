@@ -37,6 +37,7 @@ mod histogram;
 mod intern;
 mod labels;
 mod programming;
+mod survival;
 #[cfg(test)]
 mod tests;
 
@@ -358,6 +359,7 @@ pub struct Metrics {
     caches: Interner<Interner<CacheSeries>>,
     upstreams: Interner<UpstreamSeries>,
     programming: Programming,
+    survival: survival::Survival,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -404,6 +406,8 @@ impl Metrics {
 
         let programming = Programming::default();
         registry.register_collector(Box::new(programming.clone()));
+        let survival = survival::Survival::default();
+        registry.register_collector(Box::new(survival.clone()));
 
         Metrics {
             registry,
@@ -412,6 +416,7 @@ impl Metrics {
             caches: Interner::default(),
             upstreams: Interner::default(),
             programming,
+            survival,
         }
     }
 
@@ -700,6 +705,12 @@ impl Metrics {
     /// pass [`SERVICE_KIND_CLUSTER_IP`] for it. Setting a kind again replaces its source.
     pub fn set_programming_source(&self, service_kind: &str, source: Arc<ProgrammingLatency>) {
         self.programming.set(service_kind, source);
+    }
+
+    /// The status board the `cairn_api_*`, `cairn_data_*` and `cairn_snapshot_*` metrics are
+    /// read from at scrape time (the same one `/status` serves).
+    pub fn status_board(&self) -> &crate::status::StatusBoard {
+        &self.survival.0
     }
 
     /// The Prometheus text exposition (format 0.0.4, [`CONTENT_TYPE`]) of every metric.

@@ -24,6 +24,7 @@ use crate::forward::Forwarder;
 use crate::hosts::Hosts;
 use crate::http::{Health, Liveness, Readiness, Routes};
 use crate::metrics::Metrics;
+use crate::status::StatusBoard;
 use handler::{Block, Handler};
 
 /// Errors that stop the server from starting.
@@ -342,6 +343,7 @@ pub struct Prepared {
     /// The `health`, `ready` and `prometheus` listeners the Corefile asks for.
     http: Vec<(SocketAddr, HttpRole)>,
     readiness: Readiness,
+    status: StatusBoard,
     lameduck: Arc<AtomicBool>,
     /// The state given at preparation is complete (a dump): ready as soon as listening.
     ready_at_start: bool,
@@ -382,6 +384,7 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
         publisher,
         http,
         readiness: Readiness::new("kubernetes"),
+        status: metrics.status_board().clone(),
         lameduck: Arc::new(AtomicBool::new(false)),
         ready_at_start: synced || !has_kubernetes,
         lameduck_after,
@@ -403,12 +406,24 @@ impl Prepared {
         &self.publisher
     }
 
+    /// Where `/status` reads its document from.
+    pub fn status_board(&self) -> &StatusBoard {
+        &self.status
+    }
+
+    /// `/ready` stays false after listening until [`Readiness::set_ready`], even though the
+    /// prepared state is complete (`require_fresh` with a restored snapshot).
+    pub fn hold_readiness(&mut self) {
+        self.ready_at_start = false;
+    }
+
     /// Binds every listener and starts answering.
     pub fn listen(self) -> Result<RunningServer, ServerError> {
         let Prepared {
             publisher,
             http,
             readiness,
+            status,
             lameduck,
             ready_at_start,
             lameduck_after,
@@ -489,6 +504,7 @@ impl Prepared {
                     health: Some(Health {
                         liveness: liveness.clone(),
                         lameduck: lameduck.clone(),
+                        status: status.clone(),
                     }),
                     ..Routes::default()
                 },

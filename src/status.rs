@@ -103,3 +103,41 @@ pub struct SnapshotStatus {
     pub write_errors: u64,
     pub last_write_error: Option<String>,
 }
+
+type Provider = Box<dyn Fn() -> Status + Send + Sync>;
+
+/// Where `/status` gets its document: the part of Cairn that knows the sources installs a
+/// provider; until then (and for `--from` dumps without one) `/status` shows what the HTTP
+/// listener itself knows. Cloning shares the slot.
+#[derive(Clone, Default)]
+pub struct StatusBoard(std::sync::Arc<std::sync::RwLock<Option<Provider>>>);
+
+impl std::fmt::Debug for StatusBoard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatusBoard")
+    }
+}
+
+impl StatusBoard {
+    /// From now on `/status` shows what `provider` returns.
+    pub fn install(&self, provider: impl Fn() -> Status + Send + Sync + 'static) {
+        let mut slot = self.0.write().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(Box::new(provider));
+    }
+
+    /// The current document (`live` is filled in by the HTTP listener, which runs the check).
+    pub fn read(&self) -> Status {
+        let slot = self.0.read().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(provider) => provider(),
+            None => Status {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                data: DataStatus {
+                    source: "none".into(),
+                    ..DataStatus::default()
+                },
+                ..Status::default()
+            },
+        }
+    }
+}

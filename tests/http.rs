@@ -244,6 +244,7 @@ async fn roles_on_one_address_share_a_listener() {
     let health = Health {
         liveness: Liveness::always(),
         lameduck: Arc::new(AtomicBool::new(false)),
+        status: Default::default(),
     };
     // Port 0 stands in for one configured address (`:8080` twice in a Corefile).
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();

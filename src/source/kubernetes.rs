@@ -10,6 +10,7 @@
 
 pub mod change;
 pub mod client;
+pub mod failover;
 pub mod heap;
 pub mod latency;
 pub mod watch;
@@ -38,7 +39,26 @@ pub struct SourceStatus {
     pub changes: u64,
     /// Time from the arrival of the last batch's oldest change to its index being served.
     pub last_programming: Option<Duration>,
+    /// When every watch last completed a list (at start, and after each move to another
+    /// API endpoint).
+    pub last_sync: Option<Instant>,
+    /// Objects held: namespaces, services, endpoint slices, pods.
+    pub counts: [usize; 4],
 }
+
+/// Where the source keeps its last-known state (the snapshot): offered the state after
+/// changes, at most about once a second, from the task that owns the state.
+pub trait Keeper: Send + 'static {
+    fn keep(&mut self, state: &ClusterState);
+    /// Something besides the state changed that the keeper stores (e.g. learned API
+    /// endpoints): worth keeping even without a state change.
+    fn wants_keeping(&mut self) -> bool {
+        false
+    }
+}
+
+/// How often, at most, the state is offered to the [`Keeper`].
+pub const KEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The watches a set of `kubernetes` blocks needs. `blocks[0]` decides the connection; the
 /// server-side selectors are used only when there is one block (several blocks may filter
@@ -91,45 +111,109 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
     specs
 }
 
-/// Starts watching with `client` and publishing into `publisher`; returns a receiver of the
-/// source's status (its `synced` flag turns true once every watch has listed).
+/// Starts watching through the active endpoint of `failover` (moving every watch when it
+/// changes) and publishing into `publisher`, beginning from `restored` (the last-known state
+/// from a snapshot, served as complete until the API lists), or from nothing. Returns a receiver of the source's status (its `synced` flag turns true once every
+/// watch has listed).
 pub fn start(
-    client: kube::Client,
+    failover: &failover::Failover,
     specs: Vec<WatchSpec>,
     publisher: Publisher,
+    restored: Option<ClusterState>,
+    keeper: Option<Box<dyn Keeper>>,
 ) -> latch::Receiver<SourceStatus> {
     let (status_tx, status_rx) = latch::channel(SourceStatus::default());
     let programming = status_rx.borrow().programming.clone();
     let (tx, rx) = mpsc::channel(4096);
     let wanted: BTreeSet<Scope> = specs.iter().map(|s| s.scope.clone()).collect();
-    for spec in specs {
-        tokio::spawn(watch::run(client.clone(), spec, tx.clone()));
-    }
-    drop(tx);
+    tokio::spawn(supervise(failover.subscribe(), specs, tx));
     tokio::spawn(own_state(
         rx,
         wanted,
-        publisher,
-        Arc::new(status_tx),
-        programming,
+        Owned {
+            restored: restored.is_some(),
+            state: restored.unwrap_or_default(),
+            publisher,
+            status: Arc::new(status_tx),
+            programming,
+            keeper,
+        },
     ));
     status_rx
 }
 
-/// Owns the cluster state: applies each batch of changes and publishes once per batch, so a
-/// burst of events costs one index build.
-async fn own_state(
-    mut rx: mpsc::Receiver<watch::Arrival>,
-    wanted: BTreeSet<Scope>,
+/// Runs one watch per spec through the active endpoint; when the endpoint changes, stops them
+/// all and starts them again through the new one (they relist there).
+async fn supervise(
+    mut active: latch::Receiver<failover::Active>,
+    specs: Vec<WatchSpec>,
+    tx: mpsc::Sender<watch::Arrival>,
+) {
+    loop {
+        let current = active.borrow_and_update().clone();
+        let mut watches = tokio::task::JoinSet::new();
+        for spec in &specs {
+            watches.spawn(watch::run(
+                current.client.clone(),
+                spec.clone(),
+                current.epoch,
+                tx.clone(),
+            ));
+        }
+        if active.changed().await.is_err() {
+            // The failover is gone (shutdown): let the watches run out on their own.
+            while watches.join_next().await.is_some() {}
+            return;
+        }
+        // Dropping the set aborts every watch: a watch on a dead path may never return.
+        watches.abort_all();
+        tracing::info!(
+            epoch = current.epoch + 1,
+            "restarting every watch on the new API endpoint"
+        );
+    }
+}
+
+struct Owned {
+    state: ClusterState,
+    /// The state began as a restored snapshot.
+    restored: bool,
     publisher: Publisher,
     status: Arc<latch::Sender<SourceStatus>>,
     programming: Arc<latency::ProgrammingLatency>,
+    keeper: Option<Box<dyn Keeper>>,
+}
+
+/// Owns the cluster state: applies each batch of changes and publishes once per batch, so a
+/// burst of events costs one index build; offers the state to the keeper at most once per
+/// [`KEEP_INTERVAL`].
+async fn own_state(
+    mut rx: mpsc::Receiver<watch::Arrival>,
+    wanted: BTreeSet<Scope>,
+    mut owned: Owned,
 ) {
-    let mut state = ClusterState::default();
     let mut listed: BTreeSet<Scope> = BTreeSet::new();
+    let mut epoch = 0u64;
+    let mut epoch_listed: BTreeSet<Scope> = BTreeSet::new();
+    let mut epoch_started = Instant::now();
     let mut changes = 0u64;
     let mut synced = false;
-    while let Some(first) = rx.recv().await {
+    let mut last_sync = None;
+    let mut dirty = false;
+    let mut last_kept: Option<Instant> = None;
+    let mut ticker = tokio::time::interval(KEEP_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let first = tokio::select! {
+            arrival = rx.recv() => match arrival {
+                Some(a) => a,
+                None => break,
+            },
+            _ = ticker.tick() => {
+                keep(&mut owned, &mut dirty, &mut last_kept);
+                continue;
+            }
+        };
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
@@ -137,13 +221,32 @@ async fn own_state(
         let mut affected = Affected::default();
         let arrivals: Vec<Instant> = batch.iter().map(|a| a.at).collect();
         for arrival in batch {
+            if arrival.epoch > epoch {
+                epoch = arrival.epoch;
+                epoch_listed.clear();
+                epoch_started = arrival.at;
+            }
             if matches!(arrival.change, change::Change::Relisted(..)) {
                 listed.insert(arrival.scope.clone());
+                if arrival.epoch == epoch
+                    && epoch_listed.insert(arrival.scope.clone())
+                    && wanted.is_subset(&epoch_listed)
+                {
+                    last_sync = Some(Instant::now());
+                    if epoch > 0 {
+                        tracing::info!(
+                            epoch,
+                            took = ?epoch_started.elapsed(),
+                            "every watch relisted through the new API endpoint"
+                        );
+                    }
+                }
             }
-            change::note(&state, &arrival.change, &mut affected);
-            change::apply(&mut state, arrival.change);
+            change::note(&owned.state, &arrival.change, &mut affected);
+            change::apply(&mut owned.state, arrival.change);
             changes += 1;
         }
+        let state = &owned.state;
         if !synced && wanted.is_subset(&listed) {
             synced = true;
             tracing::info!(
@@ -155,7 +258,13 @@ async fn own_state(
             );
         }
         let relisted = affected.full;
-        publisher.update(&state, &affected, crate::server::serial_now(), synced);
+        // A restored snapshot is served as known (absence proven) from the start.
+        owned.publisher.update(
+            state,
+            &affected,
+            crate::server::serial_now(),
+            synced || owned.restored,
+        );
         if relisted {
             // A list's full objects and the index it replaced are gone: give the pages back.
             heap::release_free_memory();
@@ -163,17 +272,43 @@ async fn own_state(
         let mut slowest = Duration::ZERO;
         for at in arrivals {
             let latency = at.elapsed();
-            programming.record(latency);
+            owned.programming.record(latency);
             slowest = slowest.max(latency);
         }
         tracing::debug!(?slowest, "published");
-        status.send_replace(SourceStatus {
-            programming: programming.clone(),
+        owned.status.send_replace(SourceStatus {
+            programming: owned.programming.clone(),
             synced,
             changes,
             last_programming: Some(slowest),
+            last_sync,
+            counts: [
+                state.namespaces.len(),
+                state.services.len(),
+                state.endpoint_slices.len(),
+                state.pods.len(),
+            ],
         });
+        dirty = true;
+        if last_kept.is_none_or(|t| t.elapsed() >= KEEP_INTERVAL) {
+            keep(&mut owned, &mut dirty, &mut last_kept);
+        }
     }
+    // The watches are gone (shutdown): keep what is known.
+    keep(&mut owned, &mut dirty, &mut last_kept);
+}
+
+/// Offers the state to the keeper when it changed (or the keeper wants it anyway).
+fn keep(owned: &mut Owned, dirty: &mut bool, last_kept: &mut Option<Instant>) {
+    let Some(keeper) = owned.keeper.as_mut() else {
+        return;
+    };
+    if !*dirty && !keeper.wants_keeping() {
+        return;
+    }
+    keeper.keep(&owned.state);
+    *dirty = false;
+    *last_kept = Some(Instant::now());
 }
 
 #[cfg(test)]

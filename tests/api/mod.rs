@@ -127,11 +127,13 @@ pub fn start_cairn(corefile: &str, wait_sync: Duration) -> Cairn {
         .unwrap();
     let prepared = cairn::server::prepare(config, &ClusterState::default(), false);
     let mut status = runtime.block_on(async {
-        let client = kubernetes::client::client(&blocks[0])
+        let base = kubernetes::client::config(&blocks[0])
             .await
+            .expect("client config from kubeconfig");
+        let failover = kubernetes::failover::Failover::new(base, &blocks[0], &[])
             .expect("client from kubeconfig");
         let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
-        kubernetes::start(client, specs, prepared.publisher().clone())
+        kubernetes::start(&failover, specs, prepared.publisher().clone(), None, None)
     });
     let _ = runtime
         .block_on(async { tokio::time::timeout(wait_sync, status.wait_for(|s| s.synced)).await });

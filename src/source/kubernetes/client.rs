@@ -12,7 +12,12 @@ use crate::config::model::KubernetesConfig;
 
 /// Connecting to the API must fail fast: a black-holed address otherwise hangs for the OS's
 /// TCP connect timeout (minutes).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Longest silence on an API connection before it is given up: longer than a watch request
+/// lasts ([`super::watch::WATCH_TIMEOUT`]), so only a dead path trips it. kube's default is no
+/// bound at all, and a watch on a black-holed path would hang forever.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(65);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -93,6 +98,9 @@ pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
         kube::Config::incluster().map_err(|e| ClientError::NotInCluster(e.to_string()))?
     };
     config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config.read_timeout = Some(READ_TIMEOUT);
+    // Count the read bound from each request, not from when a pooled connection went idle.
+    config.reset_reader_on_write = true;
     Ok(config)
 }
 

@@ -20,9 +20,14 @@ use crate::source::convert;
 /// A change and the moment it arrived (for the programming-latency measurement).
 pub struct Arrival {
     pub scope: Scope,
+    /// Which API endpoint generation delivered it (grows with every failover).
+    pub epoch: u64,
     pub change: Change,
     pub at: std::time::Instant,
 }
+
+/// How long the API server keeps one watch request open (it then ends it cleanly).
+pub const WATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(50);
 
 /// What one watch asks the API for.
 #[derive(Clone, Debug)]
@@ -33,29 +38,32 @@ pub struct WatchSpec {
 }
 
 /// Runs the watch described by `spec` until the receiver goes away.
-pub async fn run(client: Client, spec: WatchSpec, tx: mpsc::Sender<Arrival>) {
+pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<Arrival>) {
     match spec.scope.kind {
         Kind::Namespace => {
             let api: Api<core::Namespace> = Api::all(client);
-            pump(api, spec, tx, |o| {
+            pump(api, spec, epoch, tx, |o| {
                 convert::namespace(o).map(Object::Namespace)
             })
             .await
         }
         Kind::Service => {
             let api = scoped::<core::Service>(client, &spec.scope);
-            pump(api, spec, tx, |o| convert::service(o).map(Object::Service)).await
+            pump(api, spec, epoch, tx, |o| {
+                convert::service(o).map(Object::Service)
+            })
+            .await
         }
         Kind::EndpointSlice => {
             let api = scoped::<discovery::EndpointSlice>(client, &spec.scope);
-            pump(api, spec, tx, |o| {
+            pump(api, spec, epoch, tx, |o| {
                 convert::endpoint_slice(o).map(Object::EndpointSlice)
             })
             .await
         }
         Kind::Pod => {
             let api = scoped::<core::Pod>(client, &spec.scope);
-            pump(api, spec, tx, |o| convert::pod(o).map(Object::Pod)).await
+            pump(api, spec, epoch, tx, |o| convert::pod(o).map(Object::Pod)).await
         }
     }
 }
@@ -71,12 +79,15 @@ where
     }
 }
 
-async fn pump<K, F>(api: Api<K>, spec: WatchSpec, tx: mpsc::Sender<Arrival>, slim: F)
+async fn pump<K, F>(api: Api<K>, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<Arrival>, slim: F)
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
     F: Fn(&K) -> Result<Object, convert::ConvertError>,
 {
-    let mut config = watcher::Config::default();
+    // The server ends each watch after WATCH_TIMEOUT and the watcher resumes from the last
+    // resource version; with the client's read timeout above it, a connection that goes
+    // silent (a black-holed path) is noticed even between failover checks.
+    let mut config = watcher::Config::default().timeout(WATCH_TIMEOUT.as_secs() as u32);
     if let Some(labels) = &spec.label_selector {
         config = config.labels(labels);
     }
@@ -137,6 +148,7 @@ where
         }
         let arrival = Arrival {
             scope: scope.clone(),
+            epoch,
             change,
             at: std::time::Instant::now(),
         };
