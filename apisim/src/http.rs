@@ -60,6 +60,18 @@ async fn handle(
     if !body.is_empty() && !content_type.contains("json") {
         return error_response(&ApiError::UnsupportedMediaType(content_type.to_string()));
     }
+    if matches!(uri.path(), "/readyz" | "/livez" | "/healthz") {
+        // As kube-apiserver: plain text, open to everyone.
+        return if shared.ready.load(std::sync::atomic::Ordering::Relaxed) {
+            (StatusCode::OK, "ok").into_response()
+        } else {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "[-]apisim not ready\nreadyz check failed",
+            )
+                .into_response()
+        };
+    }
     match route(&shared, &method, uri.path(), &query, &body) {
         Ok(Reply::Json(code, value)) => json_response(code, &value),
         Ok(Reply::Stream(body)) => {

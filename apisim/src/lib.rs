@@ -42,6 +42,10 @@ pub(crate) struct Shared {
     bookmark_nanos: AtomicU64,
     pub(crate) lists: [AtomicU64; 4],
     pub(crate) watches: [AtomicU64; 4],
+    /// What `/readyz`, `/livez` and `/healthz` answer.
+    pub(crate) ready: std::sync::atomic::AtomicBool,
+    /// Served over TLS (the URL scheme is `https`).
+    tls: bool,
 }
 
 impl Shared {
@@ -74,7 +78,41 @@ fn resource_of(kind: &str) -> Result<&'static resource::Resource, ApiError> {
     resource::by_name(kind).ok_or_else(|| ApiError::UnknownKind(kind.to_string()))
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+/// The server's certificate chain and private key, PEM-encoded.
+#[derive(Clone, Debug)]
+pub struct TlsIdentity {
+    pub cert_chain_pem: String,
+    pub key_pem: String,
+}
+
+impl TlsIdentity {
+    fn acceptor(&self) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let invalid = |what: &str, e: &dyn std::fmt::Display| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+        };
+        let certs = CertificateDer::pem_slice_iter(self.cert_chain_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid("certificate PEM", &e))?;
+        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
+            .map_err(|e| invalid("key PEM", &e))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("TLS versions", &e))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| invalid("certificate", &e))?;
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let app = http::router(shared);
     let mut connections = JoinSet::new();
     loop {
@@ -86,11 +124,22 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 };
                 let _ = stream.set_nodelay(true);
                 let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let _ = http.serve_connection(io, service).await;
+                        }
+                        Some(acceptor) => {
+                            let Ok(stream) = acceptor.accept(stream).await else {
+                                return;
+                            };
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let _ = http.serve_connection(io, service).await;
+                        }
+                    }
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -99,7 +148,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 impl ApiServer {
-    fn shared(addr: SocketAddr) -> Arc<Shared> {
+    fn shared(addr: SocketAddr, tls: bool) -> Arc<Shared> {
         Arc::new(Shared {
             store: Store::new(),
             addr,
@@ -108,14 +157,25 @@ impl ApiServer {
             bookmark_nanos: AtomicU64::new(1_000_000_000),
             lists: Default::default(),
             watches: Default::default(),
+            ready: std::sync::atomic::AtomicBool::new(true),
+            tls,
         })
     }
 
     /// Starts serving on `addr` (port 0 picks a free port) on the current tokio runtime.
     pub async fn start(addr: SocketAddr) -> std::io::Result<ApiServer> {
+        Self::start_with(addr, None).await
+    }
+
+    /// Like [`ApiServer::start`], serving HTTPS with `tls` when given.
+    pub async fn start_with(
+        addr: SocketAddr,
+        tls: Option<&TlsIdentity>,
+    ) -> std::io::Result<ApiServer> {
+        let acceptor = tls.map(TlsIdentity::acceptor).transpose()?;
         let listener = TcpListener::bind(addr).await?;
-        let shared = Self::shared(listener.local_addr()?);
-        let task = tokio::spawn(accept_loop(listener, shared.clone()));
+        let shared = Self::shared(listener.local_addr()?, acceptor.is_some());
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), acceptor));
         Ok(ApiServer {
             shared,
             runner: Runner::Task(task),
@@ -124,13 +184,22 @@ impl ApiServer {
 
     /// Starts serving on `addr` on a runtime thread of its own (for sync tests and benchmarks).
     pub fn start_background(addr: SocketAddr) -> std::io::Result<ApiServer> {
+        Self::start_background_with(addr, None)
+    }
+
+    /// Like [`ApiServer::start_background`], serving HTTPS with `tls` when given.
+    pub fn start_background_with(
+        addr: SocketAddr,
+        tls: Option<&TlsIdentity>,
+    ) -> std::io::Result<ApiServer> {
+        let acceptor = tls.map(TlsIdentity::acceptor).transpose()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("apisim")
             .enable_all()
             .build()?;
         let listener = runtime.block_on(TcpListener::bind(addr))?;
-        let shared = Self::shared(listener.local_addr()?);
+        let shared = Self::shared(listener.local_addr()?, acceptor.is_some());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task_shared = shared.clone();
         let thread = std::thread::Builder::new()
@@ -138,7 +207,7 @@ impl ApiServer {
             .spawn(move || {
                 runtime.block_on(async move {
                     tokio::select! {
-                        _ = accept_loop(listener, task_shared) => {}
+                        _ = accept_loop(listener, task_shared, acceptor) => {}
                         _ = stopped => {}
                     }
                 });
@@ -157,35 +226,22 @@ impl ApiServer {
         self.shared.addr
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.shared.addr)
+        let scheme = if self.shared.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.shared.addr)
+    }
+
+    /// What `/readyz` (and `/livez`, `/healthz`) answer: 200 `ok` when true, 500 otherwise.
+    pub fn set_ready(&self, ready: bool) {
+        self.shared
+            .ready
+            .store(ready, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Writes a kubeconfig (context `apisim`, namespace `default`, no auth) for this server.
     pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
-        let text = format!(
-            "apiVersion: v1
-kind: Config
-clusters:
-- name: apisim
-  cluster:
-    server: {url}
-users:
-- name: apisim
-  user: {{}}
-contexts:
-- name: apisim
-  context:
-    cluster: apisim
-    user: apisim
-    namespace: default
-current-context: apisim
-preferences: {{}}
-",
-            url = self.url()
-        );
-        std::fs::write(path, text)
+        write_kubeconfig(path, &self.url(), None)
     }
 
     /// Creates or replaces an object (by kind, namespace and name), ignoring any
@@ -317,4 +373,39 @@ impl Drop for ApiServer {
             }
         }
     }
+}
+
+/// Writes a kubeconfig (context `apisim`, namespace `default`, no auth) for `server` — e.g. an
+/// address in front of an [`ApiServer`] — trusting `ca_pem` when given.
+pub fn write_kubeconfig(path: &Path, server: &str, ca_pem: Option<&str>) -> std::io::Result<()> {
+    use base64::Engine;
+    let ca = ca_pem
+        .map(|pem| {
+            format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            )
+        })
+        .unwrap_or_default();
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: apisim
+  cluster:
+    server: {server}{ca}
+users:
+- name: apisim
+  user: {{}}
+contexts:
+- name: apisim
+  context:
+    cluster: apisim
+    user: apisim
+    namespace: default
+current-context: apisim
+preferences: {{}}
+"
+    );
+    std::fs::write(path, text)
 }

@@ -10,17 +10,19 @@ use std::process::ExitCode;
 use apisim::ApiServer;
 
 const USAGE: &str =
-    "usage: cairn-apisim --listen 127.0.0.1:PORT [--load FILE.json|FILE.yaml] [--kubeconfig OUT]";
+    "usage: cairn-apisim --listen 127.0.0.1:PORT [--load FILE.json|FILE.yaml] [--kubeconfig OUT] [--tls-cert PEM --tls-key PEM]";
 
 struct Args {
     listen: SocketAddr,
     load: Option<PathBuf>,
     kubeconfig: Option<PathBuf>,
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
     let (mut load, mut kubeconfig) = (None, None);
+    let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -34,6 +36,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--load" => load = Some(PathBuf::from(value()?)),
             "--kubeconfig" => kubeconfig = Some(PathBuf::from(value()?)),
+            "--tls-cert" => cert = Some(PathBuf::from(value()?)),
+            "--tls-key" => key = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -42,6 +46,11 @@ fn parse_args() -> Result<Args, String> {
         listen: listen.ok_or("--listen is required")?,
         load,
         kubeconfig,
+        tls: match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        },
     })
 }
 
@@ -100,7 +109,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let server = match ApiServer::start(args.listen).await {
+    let tls = match &args.tls {
+        None => None,
+        Some((cert, key)) => {
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))
+            };
+            match (read(cert), read(key)) {
+                (Ok(cert_chain_pem), Ok(key_pem)) => Some(apisim::TlsIdentity {
+                    cert_chain_pem,
+                    key_pem,
+                }),
+                (Err(message), _) | (_, Err(message)) => {
+                    eprintln!("cairn-apisim: {message}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let server = match ApiServer::start_with(args.listen, tls.as_ref()).await {
         Ok(server) => server,
         Err(e) => {
             eprintln!("cairn-apisim: cannot listen on {}: {e}", args.listen);

@@ -97,6 +97,9 @@ pub async fn config(k: &KubernetesConfig) -> Result<kube::Config, ClientError> {
     } else {
         kube::Config::incluster().map_err(|e| ClientError::NotInCluster(e.to_string()))?
     };
+    if let Some(name) = &k.tls_server_name {
+        config.tls_server_name = Some(name.clone());
+    }
     config.connect_timeout = Some(CONNECT_TIMEOUT);
     config.read_timeout = Some(READ_TIMEOUT);
     // Count the read bound from each request, not from when a pooled connection went idle.
