@@ -14,5 +14,6 @@ pub mod hosts;
 pub mod http;
 pub mod metrics;
 pub mod server;
-pub mod status;
+pub mod snapshot;
 pub mod source;
+pub mod status;
