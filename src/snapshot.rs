@@ -30,8 +30,10 @@
 //! A failed write is logged once, shown in [`WriterStats`] and retried; serving goes on.
 
 pub mod format;
+pub mod store;
 
 #[cfg(test)]
 mod tests;
 
 pub use format::{decode, encode, FormatError, Snapshot, SnapshotRef, FORMAT_VERSION};
+pub use store::{load, write_atomic, LoadOutcome};

@@ -1,4 +1,7 @@
+use std::fs;
+use std::io;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use tokio::time::Instant;
 
@@ -494,4 +497,209 @@ fn format_errors_read_plainly() {
     for (error, message) in cases {
         assert_eq!(error.to_string(), message);
     }
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn set_aside_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("snapshot.bin.bad-"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn load_of_a_missing_file_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        load(&dir.path().join("snapshot.bin")),
+        LoadOutcome::Missing
+    ));
+}
+
+#[test]
+fn load_restores_a_written_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let snapshot = varied_snapshot();
+    let bytes = encode(&snapshot.as_ref());
+    write_atomic(&path, &bytes).unwrap();
+
+    match load(&path) {
+        LoadOutcome::Restored {
+            snapshot: restored,
+            size_bytes,
+            modified,
+        } => {
+            assert_eq!(restored, snapshot);
+            assert_eq!(size_bytes, bytes.len() as u64);
+            assert_eq!(modified, fs::metadata(&path).unwrap().modified().unwrap());
+        }
+        other => panic!("expected Restored, got {other:?}"),
+    }
+    assert_eq!(names_in(dir.path()), ["snapshot.bin"]);
+}
+
+#[test]
+fn load_sets_a_corrupt_file_aside_and_keeps_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let mut bytes = encode(&varied_snapshot().as_ref());
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    fs::write(&path, &bytes).unwrap();
+
+    let LoadOutcome::SetAside { reason, moved_to } = load(&path) else {
+        panic!("a corrupt file was not set aside");
+    };
+    assert!(
+        reason.starts_with("corrupt snapshot: the payload's checksum"),
+        "{reason}"
+    );
+    assert!(!path.exists());
+    let aside = set_aside_files(dir.path());
+    assert_eq!(moved_to.as_ref(), aside.first());
+    assert_eq!(aside.len(), 1);
+    assert_eq!(fs::read(&aside[0]).unwrap(), bytes);
+    // After that, a start finds no snapshot rather than the same bad file again.
+    assert!(matches!(load(&path), LoadOutcome::Missing));
+}
+
+#[test]
+fn load_sets_aside_files_of_other_versions_and_truncated_files_under_distinct_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let good = encode(&varied_snapshot().as_ref());
+    let mut newer = good.clone();
+    newer[8..10].copy_from_slice(&9u16.to_le_bytes());
+
+    fs::write(&path, &newer).unwrap();
+    let first = load(&path);
+    fs::write(&path, &good[..100]).unwrap();
+    let second = load(&path);
+
+    let reasons: Vec<String> = [first, second]
+        .into_iter()
+        .map(|outcome| match outcome {
+            LoadOutcome::SetAside { reason, .. } => reason,
+            other => panic!("expected SetAside, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "incompatible snapshot format version 9: this Cairn reads version 1".to_string(),
+            format!(
+                "truncated snapshot: expected {} bytes, found 100",
+                good.len()
+            ),
+        ]
+    );
+    let kept: Vec<Vec<u8>> = set_aside_files(dir.path())
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "both bad files are kept");
+    assert!(kept.contains(&newer) && kept.contains(&good[..100].to_vec()));
+}
+
+#[test]
+fn load_moves_a_directory_at_the_path_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    fs::create_dir(&path).unwrap();
+
+    let LoadOutcome::SetAside { reason, moved_to } = load(&path) else {
+        panic!("a directory was not set aside");
+    };
+    assert_eq!(reason, "a directory is in the way of the snapshot file");
+    assert!(moved_to.unwrap().is_dir());
+    assert!(!path.exists());
+}
+
+#[test]
+fn load_says_when_the_bad_file_cannot_be_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    // A name so long that `.bad-<secs>` pushes it past the file-name limit (255 bytes), so the
+    // rename fails.
+    let path = dir.path().join("s".repeat(250));
+    fs::write(&path, b"junk").unwrap();
+
+    match load(&path) {
+        LoadOutcome::SetAside {
+            reason,
+            moved_to: None,
+        } => {
+            assert!(reason.starts_with("not a Cairn snapshot"), "{reason}");
+            assert!(reason.contains("; moving it aside to "), "{reason}");
+            assert!(
+                reason.ends_with("failed: File name too long (os error 36)"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected SetAside without a move, got {other:?}"),
+    }
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b"junk",
+        "the file stays where it was"
+    );
+}
+
+#[test]
+fn write_atomic_replaces_the_file_and_leaves_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    write_atomic(&path, b"first").unwrap();
+    write_atomic(&path, b"second").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"second");
+    assert_eq!(names_in(dir.path()), ["snapshot.bin"]);
+}
+
+#[test]
+fn write_atomic_errors_name_the_path_and_leave_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("file"), b"").unwrap();
+    fs::create_dir_all(dir.path().join("taken/snapshot.bin/inside")).unwrap();
+
+    let cases = [
+        (
+            "missing directory",
+            dir.path().join("nodir/snapshot.bin"),
+            io::ErrorKind::NotFound,
+        ),
+        (
+            "a file where the directory should be",
+            dir.path().join("file/snapshot.bin"),
+            io::ErrorKind::NotADirectory,
+        ),
+        // The temporary file is written here; only the rename fails.
+        (
+            "a directory where the file should be",
+            dir.path().join("taken/snapshot.bin"),
+            io::ErrorKind::IsADirectory,
+        ),
+    ];
+    for (what, path, kind) in cases {
+        let error = write_atomic(&path, b"bytes").unwrap_err();
+        let message = error.to_string();
+        assert_eq!(error.kind(), kind, "{what}: {message}");
+        assert!(
+            message.starts_with(&format!("writing snapshot {}: ", path.display())),
+            "{what}: {message}"
+        );
+    }
+    assert_eq!(names_in(dir.path()), ["file", "taken"]);
+    assert_eq!(names_in(&dir.path().join("taken")), ["snapshot.bin"]);
 }
