@@ -79,7 +79,10 @@ pub enum FormatError {
     ChecksumMismatch { stored: u32, computed: u32 },
     #[error("corrupt snapshot: the payload does not decode: {0}")]
     Undecodable(String),
-    #[error("corrupt snapshot: {extra} unexpected bytes after the payload (expected {expected} bytes in all)")]
+    #[error(
+        "corrupt snapshot: {extra} unexpected bytes after the payload (expected {expected} bytes \
+         in all)"
+    )]
     TrailingBytes { expected: u64, extra: u64 },
 }
 

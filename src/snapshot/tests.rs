@@ -2,6 +2,8 @@ use std::fs;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
@@ -702,4 +704,181 @@ fn write_atomic_errors_name_the_path_and_leave_no_temporary_file() {
     }
     assert_eq!(names_in(dir.path()), ["file", "taken"]);
     assert_eq!(names_in(&dir.path().join("taken")), ["snapshot.bin"]);
+}
+
+/// Collects what the writer logs, one string per line.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let logs = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || logs.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+// The writer tests run on Tokio's paused clock: time moves only when every task waits, and a
+// write in `spawn_blocking` holds it still, so "at most once a second" is checked exactly.
+
+#[tokio::test(start_paused = true)]
+async fn writer_coalesces_offers_and_writes_the_newest_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+
+    // 50 offers over 4.9 s.
+    for i in 0..50 {
+        writer.offer(format!("state {i}").into_bytes());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The last offer is written at most a second after the write before it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    assert_eq!(fs::read(&path).unwrap(), b"state 49");
+    let stats = writer.stats();
+    assert!(
+        stats.writes <= 6,
+        "{} writes for 50 offers in 5 s",
+        stats.writes
+    );
+    assert_eq!(stats.size_bytes, Some(8));
+    assert_eq!((stats.write_errors, stats.last_error), (0, None));
+    assert_eq!(names_in(dir.path()), ["snapshot.bin"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_flush_writes_pending_bytes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+    writer.offer(b"first".to_vec());
+    writer.flush().await;
+    assert_eq!(fs::read(&path).unwrap(), b"first");
+
+    // Within the interval an offer waits; a flush does not.
+    let started = Instant::now();
+    writer.offer(b"second".to_vec());
+    writer.flush().await;
+    assert_eq!(fs::read(&path).unwrap(), b"second");
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(writer.stats().writes, 2);
+
+    // Nothing pending: returns without writing.
+    writer.flush().await;
+    assert_eq!(writer.stats().writes, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_writes_pending_bytes_when_the_last_handle_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+    let other = writer.clone();
+    writer.offer(b"first".to_vec());
+    writer.flush().await;
+    writer.offer(b"last".to_vec());
+    drop(writer);
+    drop(other);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(fs::read(&path).unwrap(), b"last");
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_reports_the_restored_file_until_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let modified = UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    let writer =
+        SnapshotWriter::start_with(dir.path().join("snapshot.bin"), Some((modified, 1234)));
+    let stats = writer.stats();
+    assert_eq!(
+        (
+            stats.path,
+            stats.last_written,
+            stats.size_bytes,
+            stats.writes
+        ),
+        (
+            dir.path().join("snapshot.bin"),
+            Some(modified),
+            Some(1234),
+            0
+        )
+    );
+    writer.offer(b"new".to_vec());
+    writer.flush().await;
+    let stats = writer.stats();
+    assert_eq!((stats.size_bytes, stats.writes), (Some(3), 1));
+    assert!(stats.last_written.unwrap() > modified);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_survives_failed_writes_logs_once_and_recovers() {
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("state");
+    fs::write(&blocker, b"").unwrap();
+    let path = blocker.join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+
+    writer.offer(b"one".to_vec());
+    // Retries after 1, 2, 4 and 8 s: five failed attempts in 20 s.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let stats = writer.stats();
+    assert_eq!((stats.writes, stats.write_errors), (0, 5));
+    let error = stats.last_error.unwrap();
+    assert!(
+        error.starts_with(&format!("writing snapshot {}: ", path.display())),
+        "{error}"
+    );
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("WARN") && lines[0].contains(&error),
+        "{lines:#?}"
+    );
+
+    // The operator fixes the directory; the next retry writes the newest bytes.
+    fs::remove_file(&blocker).unwrap();
+    fs::create_dir(&blocker).unwrap();
+    writer.offer(b"two".to_vec());
+    tokio::time::sleep(writer::MAX_RETRY_DELAY).await;
+
+    assert_eq!(fs::read(&path).unwrap(), b"two");
+    let stats = writer.stats();
+    assert_eq!(
+        (stats.writes, stats.write_errors, stats.last_error),
+        (1, 5, None)
+    );
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[1].contains("INFO") && lines[1].contains("snapshot written again"),
+        "{lines:#?}"
+    );
 }
