@@ -15,5 +15,6 @@ pub mod http;
 pub mod metrics;
 pub mod run;
 pub mod server;
+pub mod snapshot;
 pub mod source;
 pub mod status;

@@ -4,22 +4,28 @@
 //! Sources (a dump file now, the API watch later) convert the full API objects into these records
 //! and drop everything else: at 10k Services / 100k endpoints every extra field costs memory
 //! (CoreDNS's `object/` package learned the same). Nothing here knows about DNS wire format.
+//!
+//! These types are also the payload of the on-disk snapshot (`crate::snapshot`), encoded field by
+//! field in declaration order: adding, removing or reordering a field or an enum variant changes
+//! that format, so bump `snapshot::format::FORMAT_VERSION` with it (a test pins the encoding).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
 
 /// Object labels, sorted so that equal label sets compare equal.
 pub type Labels = BTreeMap<String, String>;
 
 /// A Namespace: its name and labels (for `namespace_labels`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Namespace {
     pub name: String,
     pub labels: Labels,
 }
 
 /// How a Service is reached, as DNS sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceKind {
     /// A virtual IP per family (`spec.clusterIPs`, IPv4 and/or IPv6). NodePort and LoadBalancer
     /// Services are this kind too.
@@ -32,7 +38,7 @@ pub enum ServiceKind {
 }
 
 /// A port of a Service or an EndpointSlice. `name` is empty for an unnamed port.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Port {
     pub name: String,
     /// `TCP`, `UDP` or `SCTP` as written in the object (compared case-insensitively).
@@ -40,7 +46,7 @@ pub struct Port {
     pub port: u16,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub namespace: String,
     pub name: String,
@@ -52,14 +58,14 @@ pub struct Service {
 }
 
 /// The address family of an EndpointSlice (`addressType`). FQDN slices are kept but serve nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AddressType {
     IPv4,
     IPv6,
     Fqdn,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub addresses: Vec<IpAddr>,
     pub hostname: Option<String>,
@@ -70,7 +76,7 @@ pub struct Endpoint {
     pub zone: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointSlice {
     pub namespace: String,
     pub name: String,
@@ -83,7 +89,7 @@ pub struct EndpointSlice {
 }
 
 /// `status.phase` of a Pod, reduced to what `pods verified` needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PodPhase {
     Pending,
     Running,
@@ -92,7 +98,7 @@ pub enum PodPhase {
     Unknown,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pod {
     pub namespace: String,
     pub name: String,
@@ -107,7 +113,7 @@ pub struct Pod {
 pub type ObjectKey = (String, String);
 
 /// The whole cluster as sources see it. Sources mutate it; the index is built from it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterState {
     pub namespaces: BTreeMap<String, Namespace>,
     pub services: BTreeMap<ObjectKey, Service>,

@@ -1,0 +1,884 @@
+use std::fs;
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use super::format::{HEADER_LEN, MAGIC};
+use super::*;
+use crate::cluster::model::{
+    AddressType, ClusterState, Endpoint, EndpointSlice, Labels, Namespace, Pod, PodPhase, Port,
+    Service, ServiceKind,
+};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn port(name: &str, protocol: &str, port: u16) -> Port {
+    Port {
+        name: name.into(),
+        protocol: protocol.into(),
+        port,
+    }
+}
+
+fn add_service(state: &mut ClusterState, ns: &str, name: &str, kind: ServiceKind) {
+    state.services.insert(
+        (ns.into(), name.into()),
+        Service {
+            namespace: ns.into(),
+            name: name.into(),
+            kind,
+            ports: vec![port("http", "TCP", 80), port("", "UDP", 53)],
+            publish_not_ready: name == "db",
+            labels: labels(&[("app", name)]),
+        },
+    );
+}
+
+/// A small cluster with every kind of object and field the model has.
+fn varied_state() -> ClusterState {
+    let mut state = ClusterState::default();
+    for (name, l) in [
+        ("default", labels(&[])),
+        (
+            "kube-system",
+            labels(&[("kubernetes.io/metadata.name", "kube-system")]),
+        ),
+        ("shop", labels(&[("team", "payments"), ("env", "prod")])),
+    ] {
+        state.namespaces.insert(
+            name.into(),
+            Namespace {
+                name: name.into(),
+                labels: l,
+            },
+        );
+    }
+    add_service(
+        &mut state,
+        "default",
+        "kubernetes",
+        ServiceKind::ClusterIp(vec![ip("10.96.0.1")]),
+    );
+    add_service(
+        &mut state,
+        "shop",
+        "web",
+        ServiceKind::ClusterIp(vec![ip("10.96.12.7"), ip("fd00:10:96::c07")]),
+    );
+    add_service(&mut state, "shop", "db", ServiceKind::Headless);
+    add_service(
+        &mut state,
+        "shop",
+        "payments",
+        ServiceKind::ExternalName("pay.example.com".into()),
+    );
+
+    let endpoint = |addr: &str, hostname: Option<&str>, ready: bool, pod: Option<&str>| Endpoint {
+        addresses: vec![ip(addr)],
+        hostname: hostname.map(Into::into),
+        ready,
+        target_pod: pod.map(Into::into),
+        zone: Some("eu-west-1a".into()),
+    };
+    let slices = [
+        (
+            "shop",
+            "db-v4",
+            Some("db"),
+            AddressType::IPv4,
+            vec![
+                endpoint("10.244.1.5", Some("db-0"), true, Some("db-0")),
+                endpoint("10.244.2.9", Some("db-1"), false, Some("db-1")),
+            ],
+        ),
+        (
+            "shop",
+            "db-v6",
+            Some("db"),
+            AddressType::IPv6,
+            vec![endpoint(
+                "fd00:10:244:1::5",
+                Some("db-0"),
+                true,
+                Some("db-0"),
+            )],
+        ),
+        (
+            "shop",
+            "web-abcde",
+            Some("web"),
+            AddressType::IPv4,
+            vec![Endpoint {
+                addresses: vec![ip("10.244.3.3")],
+                hostname: None,
+                ready: true,
+                target_pod: None,
+                zone: None,
+            }],
+        ),
+        ("shop", "orphan", None, AddressType::Fqdn, vec![]),
+    ];
+    for (ns, name, service, address_type, endpoints) in slices {
+        state.endpoint_slices.insert(
+            (ns.into(), name.into()),
+            EndpointSlice {
+                namespace: ns.into(),
+                name: name.into(),
+                service: service.map(Into::into),
+                address_type,
+                endpoints,
+                ports: vec![port("pg", "TCP", 5432)],
+            },
+        );
+    }
+
+    let pods = [
+        (
+            "db-0",
+            vec![ip("10.244.1.5"), ip("fd00:10:244:1::5")],
+            PodPhase::Running,
+            false,
+        ),
+        ("db-1", vec![ip("10.244.2.9")], PodPhase::Pending, false),
+        ("old", vec![], PodPhase::Failed, true),
+        ("done", vec![ip("10.244.2.10")], PodPhase::Succeeded, false),
+        ("lost", vec![ip("10.244.2.11")], PodPhase::Unknown, true),
+    ];
+    for (name, ips, phase, deleting) in pods {
+        state.pods.insert(
+            ("shop".into(), name.into()),
+            Pod {
+                namespace: "shop".into(),
+                name: name.into(),
+                ips,
+                phase,
+                deleting,
+            },
+        );
+    }
+    state
+}
+
+fn varied_snapshot() -> Snapshot {
+    Snapshot {
+        written_at_unix_ms: 1_790_000_000_123,
+        api_endpoints: vec!["192.168.1.10:6443".into(), "[fd00::10]:6443".into()],
+        state: varied_state(),
+    }
+}
+
+/// `services` Services in 100 namespaces, each with one slice of `per_slice` ready endpoints
+/// backed by pods, as a Deployment would make them.
+fn large_state(services: usize, per_slice: usize) -> ClusterState {
+    let mut state = ClusterState::default();
+    for n in 0..100 {
+        let name = format!("team-{n:02}");
+        state.namespaces.insert(
+            name.clone(),
+            Namespace {
+                name: name.clone(),
+                labels: labels(&[("kubernetes.io/metadata.name", &name)]),
+            },
+        );
+    }
+    for i in 0..services {
+        let ns = format!("team-{:02}", i % 100);
+        let name = format!("svc-{i}");
+        let key = (ns.clone(), name.clone());
+        let [a, b] = (i as u16).to_be_bytes();
+        state.services.insert(
+            key,
+            Service {
+                namespace: ns.clone(),
+                name: name.clone(),
+                kind: ServiceKind::ClusterIp(vec![IpAddr::from([10, 96, a, b])]),
+                ports: vec![port("http", "TCP", 80)],
+                publish_not_ready: false,
+                labels: labels(&[("app", &name)]),
+            },
+        );
+        let endpoints = (0..per_slice)
+            .map(|j| Endpoint {
+                addresses: vec![IpAddr::from([10, 244, a, b.wrapping_add(j as u8)])],
+                hostname: None,
+                ready: true,
+                target_pod: Some(format!("{name}-7d9f8b6c5-{j:05x}")),
+                zone: Some(format!("zone-{}", j % 3)),
+            })
+            .collect();
+        let slice = format!("{name}-x7k2p");
+        state.endpoint_slices.insert(
+            (ns.clone(), slice.clone()),
+            EndpointSlice {
+                namespace: ns,
+                name: slice,
+                service: Some(name),
+                address_type: AddressType::IPv4,
+                endpoints,
+                ports: vec![port("http", "TCP", 8080)],
+            },
+        );
+    }
+    state
+}
+
+/// A header for `payload` as the format describes it, valid CRC included.
+fn with_header(version: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend(version.to_le_bytes());
+    out.extend(crc32fast::hash(payload).to_le_bytes());
+    out.extend((payload.len() as u64).to_le_bytes());
+    out.extend(payload);
+    out
+}
+
+#[test]
+fn round_trip_keeps_every_object_and_field() {
+    let snapshot = varied_snapshot();
+    let bytes = encode(&snapshot.as_ref());
+    assert_eq!(decode(&bytes), Ok(snapshot));
+}
+
+#[test]
+fn borrowed_and_owned_snapshots_encode_the_same() {
+    let snapshot = varied_snapshot();
+    let borrowed = SnapshotRef {
+        written_at_unix_ms: snapshot.written_at_unix_ms,
+        api_endpoints: &snapshot.api_endpoints,
+        state: &snapshot.state,
+    };
+    let owned = postcard::to_allocvec(&snapshot).unwrap();
+    assert_eq!(&encode(&borrowed)[HEADER_LEN..], owned.as_slice());
+}
+
+/// Pins the encoding. If this fails, the bytes on disk changed: bump `FORMAT_VERSION` (a Cairn
+/// reading an old file must report it incompatible, not misread it), then update the bytes here.
+#[test]
+fn encoding_is_pinned_to_the_format_version() {
+    let mut state = ClusterState::default();
+    add_service(&mut state, "ns", "db", ServiceKind::Headless);
+    state.endpoint_slices.insert(
+        ("ns".into(), "db-1".into()),
+        EndpointSlice {
+            namespace: "ns".into(),
+            name: "db-1".into(),
+            service: Some("db".into()),
+            address_type: AddressType::IPv6,
+            endpoints: vec![Endpoint {
+                addresses: vec![ip("::1")],
+                hostname: Some("h".into()),
+                ready: true,
+                target_pod: None,
+                zone: None,
+            }],
+            ports: vec![],
+        },
+    );
+    state.pods.insert(
+        ("ns".into(), "p".into()),
+        Pod {
+            namespace: "ns".into(),
+            name: "p".into(),
+            ips: vec![ip("10.0.0.1")],
+            phase: PodPhase::Running,
+            deleting: false,
+        },
+    );
+    let snapshot = Snapshot {
+        written_at_unix_ms: 300,
+        api_endpoints: vec!["a:1".into()],
+        state,
+    };
+    let hex: String = encode(&snapshot.as_ref())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(FORMAT_VERSION, 1);
+    let (header, payload) = hex.split_at(HEADER_LEN * 2);
+    // Magic, version 1, CRC, payload length 115 (all little endian).
+    assert_eq!(
+        header,
+        "434149524e534e50_0100_213bdc28_7300000000000000".replace('_', "")
+    );
+    assert_eq!(
+        payload,
+        "ac020103613a310001026e73026462026e7302646201020468747470035443505000035544503501010361\
+         707002646201026e730464622d31026e730464622d310102646201010101000000000000000000000000000000\
+         010101680100000001026e730170026e73017001000a0000010100"
+    );
+}
+
+#[test]
+fn ten_thousand_services_and_a_hundred_thousand_endpoints_fit_in_8_mb() {
+    let state = large_state(10_000, 10);
+    let endpoints: usize = state
+        .endpoint_slices
+        .values()
+        .map(|s| s.endpoints.len())
+        .sum();
+    assert_eq!((state.services.len(), endpoints), (10_000, 100_000));
+    let api_endpoints = vec!["192.168.1.10:6443".to_string()];
+    let snapshot = SnapshotRef {
+        written_at_unix_ms: 1,
+        api_endpoints: &api_endpoints,
+        state: &state,
+    };
+
+    let started = Instant::now();
+    let bytes = encode(&snapshot);
+    let encoded_in = started.elapsed();
+    let started = Instant::now();
+    let decoded = decode(&bytes).unwrap();
+    let decoded_in = started.elapsed();
+
+    eprintln!(
+        "10k services / 100k endpoints: {} bytes ({:.2} MB), encode {encoded_in:?}, decode \
+         {decoded_in:?}",
+        bytes.len(),
+        bytes.len() as f64 / 1e6
+    );
+    assert!(bytes.len() < 8_000_000, "{} bytes", bytes.len());
+    assert_eq!(decoded.state.endpoint_slices.len(), 10_000);
+}
+
+#[test]
+fn each_kind_of_bad_bytes_is_reported_as_such() {
+    let good = encode(&varied_snapshot().as_ref());
+    let total = good.len() as u64;
+    let flipped = {
+        let mut b = good.clone();
+        b[HEADER_LEN + 40] ^= 0x01;
+        b
+    };
+    let other_version = {
+        let mut b = good.clone();
+        b[8..10].copy_from_slice(&2u16.to_le_bytes());
+        b
+    };
+    let other_magic = {
+        let mut b = good.clone();
+        b[..8].copy_from_slice(b"CAIRNSNQ");
+        b
+    };
+    let garbage = with_header(FORMAT_VERSION, &[0xff; 32]);
+    let left_over = {
+        let mut payload = good[HEADER_LEN..].to_vec();
+        payload.push(0);
+        with_header(FORMAT_VERSION, &payload)
+    };
+    let longer = {
+        let mut b = good.clone();
+        b.extend([0, 0, 0]);
+        b
+    };
+
+    let cases: Vec<(&str, &[u8], FormatError)> = vec![
+        (
+            "flipped payload bit",
+            &flipped,
+            FormatError::ChecksumMismatch {
+                stored: u32::from_le_bytes(good[10..14].try_into().unwrap()),
+                computed: crc32fast::hash(&flipped[HEADER_LEN..]),
+            },
+        ),
+        (
+            "cut in the payload",
+            &good[..good.len() - 10],
+            FormatError::Truncated {
+                expected: total,
+                found: total - 10,
+            },
+        ),
+        (
+            "cut in the header",
+            &good[..15],
+            FormatError::Truncated {
+                expected: HEADER_LEN as u64,
+                found: 15,
+            },
+        ),
+        (
+            "cut in the magic",
+            &good[..5],
+            FormatError::Truncated {
+                expected: HEADER_LEN as u64,
+                found: 5,
+            },
+        ),
+        (
+            "empty file",
+            &[],
+            FormatError::Truncated {
+                expected: HEADER_LEN as u64,
+                found: 0,
+            },
+        ),
+        (
+            "other version",
+            &other_version,
+            FormatError::IncompatibleVersion {
+                found: 2,
+                expected: FORMAT_VERSION,
+            },
+        ),
+        ("other magic", &other_magic, FormatError::NotASnapshot),
+        (
+            "some other file",
+            b"apiVersion: v1\nkind: List\n",
+            FormatError::NotASnapshot,
+        ),
+        (
+            "garbage with a valid header",
+            &garbage,
+            FormatError::Undecodable(
+                "Found a varint that didn't terminate. Is the usize too big for this platform?"
+                    .into(),
+            ),
+        ),
+        (
+            "payload longer than a snapshot",
+            &left_over,
+            FormatError::Undecodable("1 byte left over after the snapshot".into()),
+        ),
+        (
+            "bytes after the payload",
+            &longer,
+            FormatError::TrailingBytes {
+                expected: total,
+                extra: 3,
+            },
+        ),
+    ];
+    for (what, bytes, expected) in cases {
+        assert_eq!(decode(bytes), Err(expected), "{what}");
+    }
+}
+
+#[test]
+fn format_errors_read_plainly() {
+    let cases = [
+        (
+            FormatError::IncompatibleVersion {
+                found: 7,
+                expected: 1,
+            },
+            "incompatible snapshot format version 7: this Cairn reads version 1",
+        ),
+        (
+            FormatError::Truncated {
+                expected: 4096,
+                found: 100,
+            },
+            "truncated snapshot: expected 4096 bytes, found 100",
+        ),
+        (
+            FormatError::ChecksumMismatch {
+                stored: 0xdeadbeef,
+                computed: 0x1,
+            },
+            "corrupt snapshot: the payload's checksum is 00000001, the header says deadbeef",
+        ),
+        (
+            FormatError::NotASnapshot,
+            "not a Cairn snapshot: the file does not start with \"CAIRNSNP\"",
+        ),
+    ];
+    for (error, message) in cases {
+        assert_eq!(error.to_string(), message);
+    }
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn set_aside_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("snapshot.bin.bad-"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn load_of_a_missing_file_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        load(&dir.path().join("snapshot.bin")),
+        LoadOutcome::Missing
+    ));
+}
+
+#[test]
+fn load_restores_a_written_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let snapshot = varied_snapshot();
+    let bytes = encode(&snapshot.as_ref());
+    write_atomic(&path, &bytes).unwrap();
+
+    match load(&path) {
+        LoadOutcome::Restored {
+            snapshot: restored,
+            size_bytes,
+            modified,
+        } => {
+            assert_eq!(restored, snapshot);
+            assert_eq!(size_bytes, bytes.len() as u64);
+            assert_eq!(modified, fs::metadata(&path).unwrap().modified().unwrap());
+        }
+        other => panic!("expected Restored, got {other:?}"),
+    }
+    assert_eq!(names_in(dir.path()), ["snapshot.bin"]);
+}
+
+#[test]
+fn load_sets_a_corrupt_file_aside_and_keeps_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let mut bytes = encode(&varied_snapshot().as_ref());
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    fs::write(&path, &bytes).unwrap();
+
+    let LoadOutcome::SetAside { reason, moved_to } = load(&path) else {
+        panic!("a corrupt file was not set aside");
+    };
+    assert!(
+        reason.starts_with("corrupt snapshot: the payload's checksum"),
+        "{reason}"
+    );
+    assert!(!path.exists());
+    let aside = set_aside_files(dir.path());
+    assert_eq!(moved_to.as_ref(), aside.first());
+    assert_eq!(aside.len(), 1);
+    assert_eq!(fs::read(&aside[0]).unwrap(), bytes);
+    // After that, a start finds no snapshot rather than the same bad file again.
+    assert!(matches!(load(&path), LoadOutcome::Missing));
+}
+
+#[test]
+fn load_sets_aside_files_of_other_versions_and_truncated_files_under_distinct_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let good = encode(&varied_snapshot().as_ref());
+    let mut newer = good.clone();
+    newer[8..10].copy_from_slice(&9u16.to_le_bytes());
+
+    fs::write(&path, &newer).unwrap();
+    let first = load(&path);
+    fs::write(&path, &good[..100]).unwrap();
+    let second = load(&path);
+
+    let reasons: Vec<String> = [first, second]
+        .into_iter()
+        .map(|outcome| match outcome {
+            LoadOutcome::SetAside { reason, .. } => reason,
+            other => panic!("expected SetAside, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "incompatible snapshot format version 9: this Cairn reads version 1".to_string(),
+            format!(
+                "truncated snapshot: expected {} bytes, found 100",
+                good.len()
+            ),
+        ]
+    );
+    let kept: Vec<Vec<u8>> = set_aside_files(dir.path())
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "both bad files are kept");
+    assert!(kept.contains(&newer) && kept.contains(&good[..100].to_vec()));
+}
+
+#[test]
+fn load_moves_a_directory_at_the_path_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    fs::create_dir(&path).unwrap();
+
+    let LoadOutcome::SetAside { reason, moved_to } = load(&path) else {
+        panic!("a directory was not set aside");
+    };
+    assert_eq!(reason, "a directory is in the way of the snapshot file");
+    assert!(moved_to.unwrap().is_dir());
+    assert!(!path.exists());
+}
+
+#[test]
+fn load_says_when_the_bad_file_cannot_be_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    // A name so long that `.bad-<secs>` pushes it past the file-name limit (255 bytes), so the
+    // rename fails.
+    let path = dir.path().join("s".repeat(250));
+    fs::write(&path, b"junk").unwrap();
+
+    match load(&path) {
+        LoadOutcome::SetAside {
+            reason,
+            moved_to: None,
+        } => {
+            assert!(reason.starts_with("not a Cairn snapshot"), "{reason}");
+            assert!(reason.contains("; moving it aside to "), "{reason}");
+            assert!(
+                reason.ends_with("failed: File name too long (os error 36)"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected SetAside without a move, got {other:?}"),
+    }
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b"junk",
+        "the file stays where it was"
+    );
+}
+
+#[test]
+fn write_atomic_replaces_the_file_and_leaves_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    write_atomic(&path, b"first").unwrap();
+    write_atomic(&path, b"second").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"second");
+    assert_eq!(names_in(dir.path()), ["snapshot.bin"]);
+}
+
+#[test]
+fn write_atomic_errors_name_the_path_and_leave_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("file"), b"").unwrap();
+    fs::create_dir_all(dir.path().join("taken/snapshot.bin/inside")).unwrap();
+
+    let cases = [
+        (
+            "missing directory",
+            dir.path().join("nodir/snapshot.bin"),
+            io::ErrorKind::NotFound,
+        ),
+        (
+            "a file where the directory should be",
+            dir.path().join("file/snapshot.bin"),
+            io::ErrorKind::NotADirectory,
+        ),
+        // The temporary file is written here; only the rename fails.
+        (
+            "a directory where the file should be",
+            dir.path().join("taken/snapshot.bin"),
+            io::ErrorKind::IsADirectory,
+        ),
+    ];
+    for (what, path, kind) in cases {
+        let error = write_atomic(&path, b"bytes").unwrap_err();
+        let message = error.to_string();
+        assert_eq!(error.kind(), kind, "{what}: {message}");
+        assert!(
+            message.starts_with(&format!("writing snapshot {}: ", path.display())),
+            "{what}: {message}"
+        );
+    }
+    assert_eq!(names_in(dir.path()), ["file", "taken"]);
+    assert_eq!(names_in(&dir.path().join("taken")), ["snapshot.bin"]);
+}
+
+/// Collects what the writer logs, one string per line.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let logs = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || logs.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+// The writer tests run on Tokio's paused clock: time moves only when every task waits, and a
+// write in `spawn_blocking` holds it still, so "at most once a second" is checked exactly.
+
+#[tokio::test(start_paused = true)]
+async fn writer_coalesces_offers_and_writes_the_newest_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+
+    // 50 offers over 4.9 s.
+    for i in 0..50 {
+        writer.offer(format!("state {i}").into_bytes());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The last offer is written at most a second after the write before it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    assert_eq!(fs::read(&path).unwrap(), b"state 49");
+    let stats = writer.stats();
+    assert!(
+        stats.writes <= 6,
+        "{} writes for 50 offers in 5 s",
+        stats.writes
+    );
+    assert_eq!(stats.size_bytes, Some(8));
+    assert_eq!((stats.write_errors, stats.last_error), (0, None));
+    assert_eq!(names_in(dir.path()), ["snapshot.bin"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_flush_writes_pending_bytes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+    writer.offer(b"first".to_vec());
+    writer.flush().await;
+    assert_eq!(fs::read(&path).unwrap(), b"first");
+
+    // Within the interval an offer waits; a flush does not.
+    let started = Instant::now();
+    writer.offer(b"second".to_vec());
+    writer.flush().await;
+    assert_eq!(fs::read(&path).unwrap(), b"second");
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(writer.stats().writes, 2);
+
+    // Nothing pending: returns without writing.
+    writer.flush().await;
+    assert_eq!(writer.stats().writes, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_writes_pending_bytes_when_the_last_handle_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+    let other = writer.clone();
+    writer.offer(b"first".to_vec());
+    writer.flush().await;
+    writer.offer(b"last".to_vec());
+    drop(writer);
+    drop(other);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(fs::read(&path).unwrap(), b"last");
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_reports_the_restored_file_until_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let modified = UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    let writer =
+        SnapshotWriter::start_with(dir.path().join("snapshot.bin"), Some((modified, 1234)));
+    let stats = writer.stats();
+    assert_eq!(
+        (
+            stats.path,
+            stats.last_written,
+            stats.size_bytes,
+            stats.writes
+        ),
+        (
+            dir.path().join("snapshot.bin"),
+            Some(modified),
+            Some(1234),
+            0
+        )
+    );
+    writer.offer(b"new".to_vec());
+    writer.flush().await;
+    let stats = writer.stats();
+    assert_eq!((stats.size_bytes, stats.writes), (Some(3), 1));
+    assert!(stats.last_written.unwrap() > modified);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_survives_failed_writes_logs_once_and_recovers() {
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("state");
+    fs::write(&blocker, b"").unwrap();
+    let path = blocker.join("snapshot.bin");
+    let writer = SnapshotWriter::start(path.clone());
+
+    writer.offer(b"one".to_vec());
+    // Retries after 1, 2, 4 and 8 s: five failed attempts in 20 s.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let stats = writer.stats();
+    assert_eq!((stats.writes, stats.write_errors), (0, 5));
+    let error = stats.last_error.unwrap();
+    assert!(
+        error.starts_with(&format!("writing snapshot {}: ", path.display())),
+        "{error}"
+    );
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("WARN") && lines[0].contains(&error),
+        "{lines:#?}"
+    );
+
+    // The operator fixes the directory; the next retry writes the newest bytes.
+    fs::remove_file(&blocker).unwrap();
+    fs::create_dir(&blocker).unwrap();
+    writer.offer(b"two".to_vec());
+    tokio::time::sleep(writer::MAX_RETRY_DELAY).await;
+
+    assert_eq!(fs::read(&path).unwrap(), b"two");
+    let stats = writer.stats();
+    assert_eq!(
+        (stats.writes, stats.write_errors, stats.last_error),
+        (1, 5, None)
+    );
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[1].contains("INFO") && lines[1].contains("snapshot written again"),
+        "{lines:#?}"
+    );
+}
