@@ -9,15 +9,19 @@
 //! 5. `/status` and the `cairn_*` metrics show every endpoint, the data's age and the
 //!    snapshot's.
 
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+
+use super::keeper::SnapshotKeeper;
+use crate::snapshot::{self, LoadOutcome, SnapshotWriter, WriterStats};
 
 use crate::cluster::model::ClusterState;
 use crate::config::model::{Config, KubernetesConfig};
 use crate::server::RunningServer;
 use crate::source::kubernetes::{self, failover::Failover, SourceStatus};
-use crate::status::{DataStatus, Status};
+use crate::status::{DataStatus, SnapshotStatus, Status};
 
 /// Starts the watches, waits as the first `kubernetes` block says, and starts answering.
 pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
@@ -30,8 +34,16 @@ pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
         return Ok(crate::server::prepare(config, &ClusterState::default(), false).listen()?);
     };
     let started = Instant::now();
-    let restored: Option<ClusterState> = None;
-    let learned: Vec<String> = Vec::new();
+    let mut disk = first.snapshot.as_deref().map(restore);
+    // The restored state moves into the source (no second copy of a large cluster).
+    let (restored, learned, written_at) = match disk.as_mut().and_then(|d| d.restored.as_mut()) {
+        Some(r) => (
+            Some(std::mem::take(&mut r.state)),
+            r.learned.clone(),
+            Some(r.written_at),
+        ),
+        None => (None, Vec::new(), None),
+    };
     let is_restored = restored.is_some();
     let empty = ClusterState::default();
     let mut prepared =
@@ -45,13 +57,26 @@ pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
     let failover = Failover::new(base, &first, &learned)
         .with_context(|| format!("kubernetes block at {}", first.location))?;
     tokio::spawn(failover.clone().run());
+    let writer = disk.as_ref().map(|d| {
+        SnapshotWriter::start_with(
+            d.path.clone(),
+            d.restored.as_ref().map(|r| (r.modified, r.size_bytes)),
+        )
+    });
+    let keeper = writer.clone().map(|writer| {
+        Box::new(SnapshotKeeper {
+            writer,
+            failover: failover.clone(),
+            kept_learned: learned.clone(),
+        }) as Box<dyn kubernetes::Keeper>
+    });
     let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
     let mut status = kubernetes::start(
         &failover,
         specs,
         prepared.publisher().clone(),
         restored,
-        None,
+        keeper,
     );
     if !is_restored {
         let synced = tokio::time::timeout(first.startup_timeout, status.wait_for(|s| s.synced))
@@ -80,6 +105,7 @@ pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
             }
         });
     }
+    let set_aside = disk.and_then(|d| d.set_aside);
     board.install(move || {
         let source = status.borrow().clone();
         Status {
@@ -88,30 +114,114 @@ pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
             live: false,
             ready: readiness.is_ready(),
             api: Some(failover.status()),
-            data: data_status(&source, is_restored, &failover, started),
-            snapshot: None,
+            data: data_status(&source, written_at, &failover, started),
+            snapshot: writer
+                .as_ref()
+                .map(|w| snapshot_status(&w.stats(), is_restored, set_aside.clone())),
         }
     });
     Ok(server)
 }
 
+/// What was found at the snapshot path at start-up.
+struct Disk {
+    path: PathBuf,
+    restored: Option<Restored>,
+    /// Why a file found there was not used, and where it went.
+    set_aside: Option<String>,
+}
+
+struct Restored {
+    state: ClusterState,
+    learned: Vec<String>,
+    /// When the snapshot was taken (its own timestamp).
+    written_at: SystemTime,
+    modified: SystemTime,
+    size_bytes: u64,
+}
+
+/// Reads the snapshot at `path`; a bad one has been set aside by [`snapshot::load`].
+fn restore(path: &Path) -> Disk {
+    let mut disk = Disk {
+        path: path.to_path_buf(),
+        restored: None,
+        set_aside: None,
+    };
+    match snapshot::load(path) {
+        LoadOutcome::Missing => {
+            tracing::info!(snapshot = %path.display(), "no snapshot yet: starting from the API")
+        }
+        LoadOutcome::SetAside { reason, moved_to } => {
+            disk.set_aside = Some(match moved_to {
+                Some(to) => format!("{reason} (moved to {})", to.display()),
+                None => reason,
+            });
+        }
+        LoadOutcome::Restored {
+            snapshot,
+            size_bytes,
+            modified,
+        } => {
+            let written_at = UNIX_EPOCH + Duration::from_millis(snapshot.written_at_unix_ms);
+            let state = snapshot.state;
+            tracing::info!(
+                snapshot = %path.display(),
+                age = ?SystemTime::now().duration_since(written_at).unwrap_or_default(),
+                size_bytes,
+                namespaces = state.namespaces.len(),
+                services = state.services.len(),
+                endpoint_slices = state.endpoint_slices.len(),
+                pods = state.pods.len(),
+                api_endpoints = ?snapshot.api_endpoints,
+                "restored the last-known cluster state: serving it until the API lists"
+            );
+            disk.restored = Some(Restored {
+                state,
+                learned: snapshot.api_endpoints,
+                written_at,
+                modified,
+                size_bytes,
+            });
+        }
+    }
+    disk
+}
+
+fn snapshot_status(
+    stats: &WriterStats,
+    restored: bool,
+    set_aside: Option<String>,
+) -> SnapshotStatus {
+    SnapshotStatus {
+        path: stats.path.display().to_string(),
+        restored,
+        set_aside,
+        age_seconds: stats.last_written.map(|t| {
+            SystemTime::now()
+                .duration_since(t)
+                .unwrap_or_default()
+                .as_secs_f64()
+        }),
+        size_bytes: stats.size_bytes,
+        write_errors: stats.write_errors,
+        last_write_error: stats.last_error.clone(),
+    }
+}
+
 fn data_status(
     source: &SourceStatus,
-    restored: bool,
+    restored_written_at: Option<SystemTime>,
     failover: &Failover,
     started: Instant,
 ) -> DataStatus {
-    let kind = if source.synced {
-        "api"
-    } else if restored {
-        "snapshot"
-    } else {
-        "none"
-    };
-    let staleness = if source.synced || restored {
-        failover.staleness(started)
-    } else {
-        started.elapsed()
+    let (kind, staleness) = match (source.synced, restored_written_at) {
+        (true, _) => ("api", failover.staleness(started)),
+        // Restored and never listed: as old as the snapshot, at least.
+        (false, Some(at)) => (
+            "snapshot",
+            SystemTime::now().duration_since(at).unwrap_or_default(),
+        ),
+        (false, None) => ("none", started.elapsed()),
     };
     DataStatus {
         source: kind.into(),

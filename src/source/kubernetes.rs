@@ -210,7 +210,9 @@ async fn own_state(
                 None => break,
             },
             _ = ticker.tick() => {
-                keep(&mut owned, &mut dirty, &mut last_kept);
+                if synced || owned.restored {
+                    keep(&mut owned, &mut dirty, &mut last_kept);
+                }
                 continue;
             }
         };
@@ -290,12 +292,16 @@ async fn own_state(
             ],
         });
         dirty = true;
-        if last_kept.is_none_or(|t| t.elapsed() >= KEEP_INTERVAL) {
+        // A partial first list is never kept: restored later, it would be taken as complete.
+        let complete = synced || owned.restored;
+        if complete && last_kept.is_none_or(|t| t.elapsed() >= KEEP_INTERVAL) {
             keep(&mut owned, &mut dirty, &mut last_kept);
         }
     }
     // The watches are gone (shutdown): keep what is known.
-    keep(&mut owned, &mut dirty, &mut last_kept);
+    if synced || owned.restored {
+        keep(&mut owned, &mut dirty, &mut last_kept);
+    }
 }
 
 /// Offers the state to the keeper when it changed (or the keeper wants it anyway).

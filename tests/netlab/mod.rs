@@ -133,11 +133,12 @@ impl Vip {
     /// Black-holes the VIP: new connections time out, established ones go silent.
     pub fn break_it(&self) {
         match self {
+            // Every flow towards the VIP address (only the VIP uses it in the test's namespace),
+            // both directions, new and established.
             Vip::Nft { vip } => nft(&format!(
                 "table ip blackhole {{\n  chain out {{\n    type filter hook output priority 0;\n    \
-                 ct original ip daddr {} ct original proto-dst {} drop\n  }}\n}}\n",
-                vip.ip(),
-                vip.port()
+                 ct original ip daddr {} drop\n  }}\n}}\n",
+                vip.ip()
             )),
             Vip::Userspace { broken, .. } => broken.store(true, Ordering::SeqCst),
         }
