@@ -66,7 +66,7 @@ impl DnsCheck {
                 self.rcode.as_deref().unwrap_or("an error")
             ),
             DnsOutcome::Timeout => format!("does not answer (timed out asking {name})"),
-            DnsOutcome::Refused => "refuses: nothing listens there (ICMP port unreachable)".into(),
+            DnsOutcome::Refused => "refuses the query (ICMP port unreachable)".into(),
             DnsOutcome::Error => format!(
                 "cannot be asked ({})",
                 self.error.as_deref().unwrap_or("unknown error")
@@ -101,7 +101,15 @@ pub fn classify(response: &Message) -> (DnsOutcome, String, Vec<String>) {
         ResponseCode::ServFail => DnsOutcome::Servfail,
         _ => DnsOutcome::OtherRcode,
     };
-    (outcome, rcode.to_string(), answers)
+    (outcome, mnemonic(rcode), answers)
+}
+
+/// The rcode as dig prints it (`NOERROR`, `SERVFAIL`, `NXDOMAIN`, ...).
+pub fn mnemonic(rcode: ResponseCode) -> String {
+    match rcode {
+        ResponseCode::Unknown(n) => format!("RCODE{n}"),
+        known => format!("{known:?}").to_ascii_uppercase(),
+    }
 }
 
 /// `response` answers `sent` (same ID, a response, the same question).

@@ -93,7 +93,15 @@ async fn get(url: &str, timeout: Duration) -> Result<String, (StatusOutcome, Str
             "404: this Cairn does not serve /status".to_string(),
         )),
         Ok(Err(kube::Error::Api(s))) => Err(bad(format!("HTTP {}", s.code))),
-        Ok(Err(e)) => Err((StatusOutcome::NotAvailable, chain(&e))),
+        Ok(Err(e)) => {
+            let text = chain(&e);
+            let short = if text.contains("Connection refused") {
+                "connection refused".to_string()
+            } else {
+                text
+            };
+            Err((StatusOutcome::NotAvailable, short))
+        }
     }
 }
 

@@ -204,7 +204,7 @@ fn every_api_address_failing_is_the_api_server() {
     assert_mentions(
         &v,
         &[
-            "Service VIP 10.96.0.1:443 times out",
+            "No API address answers (the Service VIP 10.96.0.1:443 times out",
             "API server 192.168.1.10:6443 refuses connections",
             "API server 192.168.1.11:6443 times out",
             "the API server itself is down or unreachable",
@@ -228,7 +228,10 @@ fn a_failing_vip_with_no_endpoint_known_names_both_suspects() {
 fn api_fine_but_dns_failing_names_the_server_and_the_failure() {
     let cases = [
         (DnsOutcome::Timeout, "does not answer"),
-        (DnsOutcome::Refused, "nothing listens"),
+        (
+            DnsOutcome::Refused,
+            "refuses the query (ICMP port unreachable): nothing listens",
+        ),
         (
             DnsOutcome::Servfail,
             "answers SERVFAIL for kubernetes.default.svc.cluster.local",

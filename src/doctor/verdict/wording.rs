@@ -43,7 +43,7 @@ pub fn service_vip(configured: &ApiCheck, endpoint: &ApiCheck) -> String {
              traffic on this node"
                 .to_string()
         }
-        _ => "the hop in between is broken: if that address is the kubernetes Service VIP, the \
+        _ => "the path to that address is broken. If it is the kubernetes Service VIP, the \
               service proxy (kube-proxy, kube-router or the CNI) is not forwarding ClusterIP \
               traffic on this node; if it is a load balancer, the load balancer is at fault"
             .to_string(),
@@ -82,7 +82,7 @@ pub fn api_down(api: &ApiSection, dns: &DnsSection, cairn: Option<&Status>) -> S
             format!("{name} {}", c.phrase())
         })
         .collect();
-    let mut text = format!("No API address answers: {}", failures.join("; "));
+    let mut text = format!("No API address answers ({})", failures.join("; "));
     if api.endpoints.is_empty() {
         text.push_str(
             ". No API server endpoint was known to check (give --endpoints, or --status of a \
@@ -177,19 +177,19 @@ pub fn dns(api: &ApiSection, dns: &DnsSection, q: &DnsCheck) -> String {
                 .to_string()
         }
         DnsOutcome::Refused => {
-            "nothing listens on that address and port: the DNS pods are down, or this is not \
+            "nothing listens on that address and port, so the DNS pods are down or this is not \
              the cluster DNS address. Workaround: check the DNS pods (`kubectl -n kube-system \
              get pods -l k8s-app=kube-dns`) and the kube-dns Service's ClusterIP"
                 .to_string()
         }
         DnsOutcome::Servfail => {
-            "the server runs but cannot answer the cluster zone: it has not listed the API yet \
+            "the server runs but cannot answer the cluster zone; it has not listed the API yet \
              (Cairn answers SERVFAIL until its first sync), or its upstream fails. Workaround: \
              look at its logs and its /status"
                 .to_string()
         }
         DnsOutcome::Nxdomain => format!(
-            "the name does not exist there: the Service is missing, the cluster domain is not \
+            "the name does not exist there, so the Service is missing, the cluster domain is not \
              the one asked (--zone), or this is not the cluster DNS (from outside the cluster, \
              give --dns). Workaround: check `kubectl get service` for {name} and the cluster \
              domain"
