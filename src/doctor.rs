@@ -190,3 +190,6 @@ async fn discover(
     }
     (found, note)
 }
+
+#[cfg(test)]
+mod tests;

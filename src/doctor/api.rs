@@ -225,10 +225,19 @@ async fn probe(config: kube::Config, address: &str, timeout: Duration) -> Probe 
             (outcome, Some(status.code), None, Some(message))
         }
         Ok(Err(e)) => {
-            let text = chain(&e);
+            let text = tidy(&chain(&e));
             (classify(&text), None, None, Some(text))
         }
     }
+}
+
+/// `text` without the wrappers kube and hyper put around the cause.
+pub fn tidy(text: &str) -> String {
+    let mut t = text;
+    for prefix in ["ServiceError: ", "HyperError: ", "client error (Connect): "] {
+        t = t.strip_prefix(prefix).unwrap_or(t);
+    }
+    t.to_string()
 }
 
 /// An error and its sources in one line, each cause once (kube's errors repeat their

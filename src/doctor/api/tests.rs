@@ -18,6 +18,15 @@ fn client_errors_are_told_apart_by_their_text() {
 }
 
 #[test]
+fn tidy_drops_the_wrappers() {
+    assert_eq!(
+        tidy("ServiceError: client error (Connect): invalid peer certificate: UnknownIssuer"),
+        "invalid peer certificate: UnknownIssuer"
+    );
+    assert_eq!(tidy("HyperError: connection closed"), "connection closed");
+}
+
+#[test]
 fn chains_name_each_cause_once() {
     #[derive(Debug)]
     struct E(&'static str, Option<Box<E>>);

@@ -329,8 +329,17 @@ fn a_tls_failure_is_its_own_hop() {
     assert_eq!(v.broken_hop, BrokenHop::Tls);
     assert_mentions(
         &v,
-        &["does not name 10.96.0.1", "https://192.168.1.10:6443"],
+        &[
+            "with the same CA",
+            "does not name 10.96.0.1",
+            "https://192.168.1.10:6443",
+        ],
     );
+    let mut plain = vip(ApiOutcome::Tls);
+    plain.error = Some("received corrupt message of type InvalidContentType".into());
+    let v = verdict(&section(Some(plain), vec![]), &dns(&[DnsOutcome::Ok]), None);
+    assert_eq!(v.broken_hop, BrokenHop::Tls);
+    assert_mentions(&v, &["does not speak TLS"]);
 }
 
 #[test]

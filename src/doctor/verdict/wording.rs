@@ -139,24 +139,34 @@ pub fn credentials(c: &ApiCheck) -> String {
 
 pub fn tls(c: &ApiCheck, answering: Option<&ApiCheck>) -> String {
     let error = c.error.as_deref().unwrap_or("unknown error");
+    let lead = format!("TLS to {} fails ({error})", configured_name(c));
+    if error.contains("corrupt message") || error.contains("InvalidContentType") {
+        return format!(
+            "{lead}: what answers there does not speak TLS (plain HTTP?). Workaround: use the \
+             URL scheme the server speaks, or check what listens on {}.",
+            c.address()
+        );
+    }
     match answering {
         Some(e) => format!(
-            "TLS to {} fails ({error}) while API server {} answers with the same CA: the API \
-             server certificate does not name {}. Workaround: point clients at {} (verifying it \
-             as {API_SERVER_NAME}), or re-issue the certificate with that address in its SANs.",
-            configured_name(c),
+            "{lead} while API server {} answers{}: the API server certificate does not name {}. \
+             Workaround: point clients at {} (verifying it as {API_SERVER_NAME}), or re-issue \
+             the certificate with that address in its SANs.",
             e.address(),
+            if e.url.starts_with("https://") {
+                " with the same CA"
+            } else {
+                ""
+            },
             c.host,
             e.url
         ),
         None => format!(
-            "TLS to {} fails ({error}); TCP connects, so the network path works. The \
-             certificate does not verify against the CA in use (the kubeconfig's \
-             certificate-authority, or the service account's ca.crt), or does not name the \
-             address. Workaround: use the cluster's current CA; when reaching an API server by \
-             IP, verify it as {API_SERVER_NAME} (`tls-server-name`, or Cairn's \
-             `tls_server_name`).",
-            c.address()
+            "{lead}; TCP connects, so the network path works. The certificate does not verify \
+             against the CA in use (the kubeconfig's certificate-authority, or the service \
+             account's ca.crt), or does not name the address. Workaround: use the cluster's \
+             current CA; when reaching an API server by IP, verify it as {API_SERVER_NAME} \
+             (`tls-server-name`, or Cairn's `tls_server_name`)."
         ),
     }
 }
