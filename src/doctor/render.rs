@@ -116,7 +116,8 @@ fn status_lines(out: &mut String, c: &StatusCheck) {
                 &result,
                 Some(c.latency_ms),
             );
-            let _ = writeln!(out, "  {:<9} {}", "", status_summary(s));
+            let pad = " ".repeat(12);
+            let _ = writeln!(out, "{}", wrap(&status_summary(s), &pad, &pad));
         }
         _ => {
             let why = c.error.as_deref().unwrap_or("not available");
@@ -129,12 +130,13 @@ fn status_lines(out: &mut String, c: &StatusCheck) {
     }
 }
 
-/// Words of `text` in lines of at most [`WIDTH`] characters (longer words stay whole).
-pub fn wrap(text: &str, indent: &str) -> String {
+/// Words of `text` in lines of at most [`WIDTH`] characters (longer words stay whole), the
+/// first line starting with `first`, the others with `indent`.
+pub fn wrap(text: &str, first: &str, indent: &str) -> String {
     let mut out = String::new();
-    let mut current = String::new();
+    let mut current = first.to_string();
     for word in text.split_whitespace() {
-        let fresh = current.is_empty() || current == indent;
+        let fresh = current == first || current == indent;
         if !fresh && current.chars().count() + 1 + word.chars().count() > WIDTH {
             out.push_str(&current);
             out.push('\n');
@@ -190,7 +192,11 @@ pub fn human(report: &Report) -> String {
         status_lines(&mut out, s);
     }
     out.push('\n');
-    out.push_str(&wrap(&format!("Verdict: {}", report.verdict.text), "  "));
+    out.push_str(&wrap(
+        &format!("Verdict: {}", report.verdict.text),
+        "",
+        "  ",
+    ));
     out.push('\n');
     out
 }

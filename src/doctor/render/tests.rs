@@ -8,16 +8,20 @@ use crate::doctor::verdict::verdict;
 #[test]
 fn wrap_keeps_lines_short_and_words_whole() {
     let text = "word ".repeat(60);
-    let wrapped = wrap(&text, "  ");
+    let wrapped = wrap(&text, "", "  ");
     assert!(wrapped.lines().count() > 2);
     for (i, l) in wrapped.lines().enumerate() {
         assert!(l.chars().count() <= WIDTH, "{l}");
         assert_eq!(l.starts_with("  "), i > 0, "{l:?}");
         assert!(!l.trim().is_empty());
     }
-    assert_eq!(wrap("short text", "  "), "short text");
+    assert_eq!(wrap("short text", "", "  "), "short text");
+    assert_eq!(wrap("short text", "    ", "  "), "    short text");
     let long = "x".repeat(WIDTH + 10);
-    assert_eq!(wrap(&format!("a {long} b"), ""), format!("a\n{long}\nb"));
+    assert_eq!(
+        wrap(&format!("a {long} b"), "", ""),
+        format!("a\n{long}\nb")
+    );
 }
 
 #[test]
