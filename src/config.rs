@@ -41,7 +41,7 @@ mod tests;
 pub use duration::parse_duration;
 pub use error::ConfigError;
 pub use files::{Files, RealFiles};
-pub use forward::resolv_conf;
+pub use forward::{address, resolv_conf};
 pub use listener::listen_addr;
 pub use reverse::reverse_zones_for_cidr;
 

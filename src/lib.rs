@@ -3,12 +3,14 @@
 //! Data flows one way: a source (`source`) fills the cluster state (`cluster::model`), an
 //! immutable index is built from it and swapped in atomically (`cluster::index`), and listeners
 //! (`server`) answer queries from the current index using the wire helpers in `dns`.
-//! Configuration is a CoreDNS Corefile (`config`).
+//! Configuration is a CoreDNS Corefile (`config`). `doctor` checks a cluster's DNS path from
+//! the outside (`cairn doctor`).
 
 pub mod cache;
 pub mod cluster;
 pub mod config;
 pub mod dns;
+pub mod doctor;
 pub mod forward;
 pub mod hosts;
 pub mod http;

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use cairn::doctor;
 use cairn::server::RunningServer;
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,47 @@ struct Cli {
 enum Command {
     /// Serve DNS.
     Serve(ServeArgs),
+    /// Check the path from this machine to the API server and the cluster DNS, and name the
+    /// broken hop. Exits 0 when healthy, 1 when a fault is found, 2 when nothing could be
+    /// checked.
+    Doctor(DoctorArgs),
+}
+
+#[derive(clap::Args)]
+struct DoctorArgs {
+    /// The API address and credentials to check (its current context's server). Without it,
+    /// the in-cluster ones (KUBERNETES_SERVICE_HOST/PORT and the service-account token).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use instead of the current one.
+    #[arg(long, requires = "kubeconfig")]
+    context: Option<String>,
+    /// API server URLs to check as well (`https://IP:PORT`, comma-separated); used when the
+    /// API cannot list them itself.
+    #[arg(long, value_delimiter = ',', value_parser = doctor::target::endpoint_url)]
+    endpoints: Vec<String>,
+    /// The cluster DNS server, ADDR[:PORT]. Without it, the first nameserver of
+    /// /etc/resolv.conf.
+    #[arg(long, value_parser = doctor::target::dns_addr)]
+    dns: Option<SocketAddr>,
+    /// The cluster domain.
+    #[arg(long, default_value = "cluster.local")]
+    zone: String,
+    /// Cairn's /status URL. Without it, http://<dns address>:8080/status.
+    #[arg(long)]
+    status: Option<String>,
+    /// Services to resolve as well, NAMESPACE/NAME (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = doctor::target::service_name)]
+    services: Vec<(String, String)>,
+    /// The limit of each check step (Go duration syntax).
+    #[arg(long, default_value = "2s", value_parser = cairn::config::parse_duration)]
+    timeout: std::time::Duration,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The resolv.conf to take the DNS server from (for tests).
+    #[arg(long, hide = true, default_value = "/etc/resolv.conf")]
+    resolv_conf: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -44,21 +86,26 @@ struct ServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // The doctor reports every failure itself; the client libraries' own logs would only
+    // clutter its one screen (RUST_LOG still turns them on).
+    let default_filter = match cli.command {
+        // kube's client logs every failed request at ERROR; Cairn logs each change of an
+        // endpoint's state once instead.
+        Command::Serve(_) => "info,kube_client::client::builder=off",
+        Command::Doctor(_) => "off",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                // kube's client logs every failed request at ERROR; Cairn logs each change of an
-                // endpoint's state once instead.
-                .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new("info,kube_client::client::builder=off")
-                }),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Doctor(args) => return run_doctor(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -67,6 +114,44 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `cairn doctor`: the report on stdout, the verdict as the exit code (2 when it cannot run).
+fn run_doctor(args: DoctorArgs) -> std::process::ExitCode {
+    let options = doctor::Options {
+        kubeconfig: args.kubeconfig,
+        context: args.context,
+        endpoints: args.endpoints,
+        dns: args.dns,
+        zone: args.zone,
+        status: args.status,
+        services: args.services,
+        timeout: args.timeout,
+        resolv_conf: args.resolv_conf,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(err) => {
+            eprintln!("cairn doctor: cannot start: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let report = runtime.block_on(doctor::run(&options));
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("cairn doctor: cannot write the report: {err}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    } else {
+        print!("{}", doctor::render::human(&report));
+    }
+    std::process::ExitCode::from(report.verdict.exit_code)
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
