@@ -241,11 +241,17 @@ fn a_black_holed_api_vip_and_a_dead_api_do_not_stop_service_discovery() {
         .output()
         .expect("cairn doctor runs");
     let report = String::from_utf8_lossy(&doctor.stdout);
-    assert_eq!(doctor.status.code(), Some(1), "doctor: {report}");
+    assert_eq!(
+        doctor.status.code(),
+        Some(1),
+        "doctor: {report}\n{}",
+        String::from_utf8_lossy(&doctor.stderr)
+    );
     let report: Value = serde_json::from_str(&report).expect("doctor --json prints JSON");
     assert_eq!(report["verdict"]["broken_hop"], "service_vip", "{report}");
-    let says = report["verdict"]["message"].as_str().unwrap_or("");
+    let says = report["verdict"]["text"].as_str().unwrap_or("");
     assert!(says.contains(&vip.addr().to_string()), "{says}");
+    eprintln!("MEASURED doctor verdict: {says}");
 
     // 4. Cairn is killed, and the API goes away entirely. A restart answers from the snapshot.
     std::thread::sleep(Duration::from_millis(1500)); // the snapshot catches up (≤ 1 s)

@@ -74,7 +74,11 @@ fn status(s: &Setup) -> Result<Value, String> {
 }
 
 fn web_answers(s: &Setup) -> Result<(), String> {
-    let got = lookup(s.dns, "web.shop.svc.cluster.local.", Duration::from_millis(500))?;
+    let got = lookup(
+        s.dns,
+        "web.shop.svc.cluster.local.",
+        Duration::from_millis(500),
+    )?;
     (got == ["10.96.0.20"])
         .then_some(())
         .ok_or(format!("{got:?}"))
@@ -108,7 +112,10 @@ fn a_corrupt_or_truncated_snapshot_is_set_aside_and_replaced() {
     }
     let good = std::fs::read(&snapshot).expect("the snapshot reads");
     for (expect, damage) in cases {
-        for entry in std::fs::read_dir(s.dir.path()).expect("dir lists").flatten() {
+        for entry in std::fs::read_dir(s.dir.path())
+            .expect("dir lists")
+            .flatten()
+        {
             if entry.file_name().to_string_lossy().contains(".bad-") {
                 std::fs::remove_file(entry.path()).expect("old set-aside removed");
             }
@@ -120,7 +127,7 @@ fn a_corrupt_or_truncated_snapshot_is_set_aside_and_replaced() {
         let st = status(&s).expect("/status");
         let reason = st["snapshot"]["set_aside"].as_str().unwrap_or_default();
         assert!(
-            reason.to_lowercase().contains(expect),
+            reason.to_lowercase().contains(&expect.to_lowercase()),
             "set_aside should say {expect:?}: {st}"
         );
         assert_eq!(st["snapshot"]["restored"], false, "{st}");
@@ -184,7 +191,10 @@ fn an_unwritable_snapshot_path_is_reported_and_serving_goes_on() {
             .ok_or(format!("no `{up}` in:\n{metrics}"))
     })
     .expect("the endpoint's health is exported");
-    assert!(metrics.contains("cairn_data_staleness_seconds "), "{metrics}");
+    assert!(
+        metrics.contains("cairn_data_staleness_seconds "),
+        "{metrics}"
+    );
     web_answers(&s).expect("still answering");
     assert_eq!(http_get(s.health, "/health").map(|r| r.0), Ok(200));
 }

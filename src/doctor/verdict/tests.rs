@@ -158,7 +158,7 @@ fn a_black_holed_service_vip_with_a_live_api_server() {
     assert_eq!((v.broken_hop, v.exit_code), (BrokenHop::ServiceVip, 1));
     assert_eq!(
         v.text,
-        "The Service VIP 10.96.0.1:443 times out but API server 192.168.1.10:6443 answers: the \
+        "The Service VIP 10.96.0.1:443 times out, while API server 192.168.1.10:6443 answers: the \
          service proxy (kube-proxy, kube-router or the CNI) is not forwarding ClusterIP traffic \
          on this node. Workaround: point clients at the API server directly \
          (KUBERNETES_SERVICE_HOST=192.168.1.10 KUBERNETES_SERVICE_PORT=6443); Cairn fails over \

@@ -59,7 +59,7 @@ pub fn service_vip(configured: &ApiCheck, endpoint: &ApiCheck) -> String {
         format!(", or `server: {}` in a kubeconfig", endpoint.url)
     };
     format!(
-        "{} {} but API server {} answers: {cause}. Workaround: point clients at the API server \
+        "{} {}, while API server {} answers: {cause}. Workaround: point clients at the API server \
          directly (KUBERNETES_SERVICE_HOST={} KUBERNETES_SERVICE_PORT={}{kubeconfig}); Cairn \
          fails over on its own.",
         capitalize(&configured_name(configured)),
