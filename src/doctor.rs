@@ -44,6 +44,9 @@ pub struct Options {
     pub zone: String,
     /// Cairn's `/status` URL; without it, port 8080 of the DNS server's address.
     pub status: Option<String>,
+    /// A Cairn snapshot file to take learned API server addresses from, when neither the API
+    /// nor Cairn's `/status` can list them.
+    pub snapshot: Option<PathBuf>,
     /// `(namespace, name)` of Services to resolve as well.
     pub services: Vec<(String, String)>,
     /// The limit of each step.
@@ -91,6 +94,31 @@ pub async fn run(o: &Options) -> Report {
         o.timeout,
     )
     .await;
+    let (discovered, endpoints_note) = match (&o.snapshot, discovered.is_empty()) {
+        (Some(path), true) => {
+            let scheme = api_target
+                .as_ref()
+                .ok()
+                .and_then(|t| t.config.cluster_url.scheme_str().map(str::to_string))
+                .unwrap_or_else(|| "https".to_string());
+            match target::snapshot_endpoints(path, &scheme) {
+                Ok(urls) => (
+                    urls.into_iter()
+                        .map(|u| (u, AddressOrigin::Snapshot))
+                        .collect(),
+                    endpoints_note,
+                ),
+                Err(e) => (
+                    discovered,
+                    Some(match endpoints_note {
+                        Some(note) => format!("{note}; {e}"),
+                        None => e,
+                    }),
+                ),
+            }
+        }
+        _ => (discovered, endpoints_note),
+    };
     let fresh: Vec<(String, AddressOrigin)> = discovered
         .into_iter()
         .filter(|(url, _)| !flagged.iter().any(|f| &f.url == url))
@@ -135,7 +163,7 @@ fn base_for(target: Option<&ApiTarget>, url: &str) -> kube::Config {
 
 /// The API server endpoints to check and where they came from: listed through the configured
 /// address if it answered, else through the first `--endpoints` URL that did; else the
-/// endpoints Cairn learned, from its `/status`. The note says why the API could not list them.
+/// endpoints Cairn learned, from its `/status` (the caller then falls back to `--snapshot`). The note says why the API could not list them.
 async fn discover(
     target: Option<&ApiTarget>,
     configured: Option<&ApiCheck>,

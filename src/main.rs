@@ -52,6 +52,10 @@ struct DoctorArgs {
     /// Cairn's /status URL. Without it, http://<dns address>:8080/status.
     #[arg(long)]
     status: Option<String>,
+    /// A Cairn snapshot file to take learned API server addresses from when neither the API
+    /// nor Cairn's /status can list them (read only).
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
     /// Services to resolve as well, NAMESPACE/NAME (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = doctor::target::service_name)]
     services: Vec<(String, String)>,
@@ -125,6 +129,7 @@ fn run_doctor(args: DoctorArgs) -> std::process::ExitCode {
         dns: args.dns,
         zone: args.zone,
         status: args.status,
+        snapshot: args.snapshot,
         services: args.services,
         timeout: args.timeout,
         resolv_conf: args.resolv_conf,

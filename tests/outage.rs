@@ -289,6 +289,24 @@ fn a_black_holed_api_vip_and_a_dead_api_do_not_stop_service_discovery() {
     assert_eq!(s["data"]["source"], "snapshot", "{s}");
     assert_eq!(s["snapshot"]["restored"], true, "{s}");
     assert!(s["data"]["staleness_seconds"].as_f64() > Some(0.0), "{s}");
+    // Doctor, with only the snapshot to learn API server addresses from: the API server
+    // itself is the broken hop now.
+    let doctor = std::process::Command::new(netlab::BIN)
+        .args(["doctor", "--json", "--timeout", "1s", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--dns", &ports.dns.to_string()])
+        .args(["--status", "http://127.0.0.1:1/status", "--snapshot"])
+        .arg(&snapshot)
+        .output()
+        .expect("cairn doctor runs");
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    assert_eq!(doctor.status.code(), Some(1), "doctor: {text}");
+    let report: Value = serde_json::from_str(&text).expect("doctor --json prints JSON");
+    assert_eq!(report["verdict"]["broken_hop"], "api_server", "{report}");
+    assert!(
+        text.contains(&learned_url),
+        "the learned address from the snapshot was checked: {text}"
+    );
     cairn.kill();
 
     // 5. `require_fresh`: answers the same, but /ready waits for the API.

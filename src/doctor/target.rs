@@ -32,6 +32,8 @@ pub enum AddressOrigin {
     EndpointSlice,
     /// An endpoint Cairn learned, from its `/status`.
     Status,
+    /// An endpoint Cairn learned, from its snapshot file (`--snapshot`).
+    Snapshot,
     /// `--endpoints`.
     Flag,
 }
@@ -44,6 +46,7 @@ impl AddressOrigin {
             AddressOrigin::InCluster => "in-cluster",
             AddressOrigin::EndpointSlice => "from the API",
             AddressOrigin::Status => "from Cairn's /status",
+            AddressOrigin::Snapshot => "from Cairn's snapshot",
             AddressOrigin::Flag => "--endpoints",
         }
     }
@@ -253,3 +256,17 @@ pub fn dns_names(zone: &str, services: &[(String, String)]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// The API server addresses a Cairn snapshot file holds, as URLs with `scheme`. The file is
+/// only read (a bad one is reported, never moved: that is the server's job).
+pub fn snapshot_endpoints(path: &Path, scheme: &str) -> Result<Vec<String>, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("snapshot {}: cannot read: {e}", path.display()))?;
+    let snapshot =
+        crate::snapshot::decode(&bytes).map_err(|e| format!("snapshot {}: {e}", path.display()))?;
+    Ok(snapshot
+        .api_endpoints
+        .iter()
+        .map(|a| format!("{scheme}://{a}"))
+        .collect())
+}
