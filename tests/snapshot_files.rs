@@ -84,13 +84,16 @@ fn web_answers(s: &Setup) -> Result<(), String> {
         .ok_or(format!("{got:?}"))
 }
 
+/// How a test damages a good snapshot.
+type Damage = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
 /// A file that is not a snapshot at all, and one cut short: each is moved aside with the
 /// reason in `/status`, Cairn serves from the API, and a good snapshot replaces it.
 #[test]
 fn a_corrupt_or_truncated_snapshot_is_set_aside_and_replaced() {
     let s = setup();
     let snapshot = s.dir.path().join("state.bin");
-    let cases: [(&str, Box<dyn Fn(&[u8]) -> Vec<u8>>); 2] = [
+    let cases: [(&str, Damage); 2] = [
         ("not a Cairn snapshot", Box::new(|_| b"GARBAGE!".repeat(64))),
         (
             "truncated",
