@@ -67,11 +67,18 @@ pub fn nft_available() -> bool {
         return true;
     }
     eprintln!("netlab: installing nftables (apt-get)");
-    let _ = Command::new("apt-get")
-        .args(["install", "-y", "-q", "nftables"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdout(Stdio::null())
-        .status();
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !apt(&["install", "-y", "-q", "nftables"]) {
+        // A fresh machine may have no package lists yet.
+        let _ = apt(&["update", "-q"]) && apt(&["install", "-y", "-q", "nftables"]);
+    }
     present()
 }
 
