@@ -29,6 +29,9 @@ fn answers(dns: SocketAddr, name: &str, want: &str) -> Result<(), String> {
     (got == [want]).then_some(()).ok_or(format!("{got:?}"))
 }
 
+/// When a query was answered, and how.
+type Outcome = (Instant, Result<(), String>);
+
 #[test]
 fn sigterm_drains_for_lameduck_saves_the_snapshot_and_exits_0() {
     let api = ApiServer::start_background("127.0.0.1:0".parse().expect("an address"))
@@ -75,7 +78,7 @@ fn sigterm_drains_for_lameduck_saves_the_snapshot_and_exits_0() {
     .expect("the late change is served");
 
     // Queries every 20 ms across the shutdown, each with its time and outcome.
-    let log: Arc<Mutex<Vec<(Instant, Result<(), String>)>>> = Arc::default();
+    let log: Arc<Mutex<Vec<Outcome>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let querier = {
         let (log, stop) = (log.clone(), stop.clone());
