@@ -7,3 +7,4 @@ pub mod model;
 pub mod names;
 pub mod publish;
 pub mod shards;
+pub mod synthetic;

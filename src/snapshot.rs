@@ -8,7 +8,7 @@
 //! **Format.** An 8-byte magic (`CAIRNSNP`), a `u16` format version, a CRC-32 of the payload and
 //! the payload's length, then the payload: a [`Snapshot`] (when it was written, the API server
 //! addresses Cairn had learned, and the slim `ClusterState`) in postcard, a compact serde
-//! encoding with varint integers (10k Services and 100k endpoints take about 5.6 MB; see the size
+//! encoding with varint integers (10k Services and 100k endpoints take about 4.7 MB; see the size
 //! test). The version must be bumped with any change to the encoded types; a file of another
 //! version is treated like a corrupt one.
 //!

@@ -62,7 +62,8 @@ pub enum EntryKind {
 #[derive(Clone, Debug)]
 pub struct EndpointGroup {
     pub ports: Vec<Port>,
-    pub endpoints: Vec<EndpointAddr>,
+    /// Exact-size (one per endpoint address in the cluster).
+    pub endpoints: Box<[EndpointAddr]>,
 }
 
 /// One ready address of an endpoint, under its DNS label (lower-case). The label is kept only
@@ -99,12 +100,30 @@ impl ServiceEntry {
 pub type ReverseEndpoint = (Option<Arc<str>>, Arc<str>, Arc<str>);
 
 /// What a reverse name can point at: ClusterIP owners win over endpoints.
+///
+/// Boxed slices, not `Vec`s: there is one entry per address in the cluster (110k at 10k
+/// Services / 100k endpoints), nearly all holding one item, and a `Vec`'s first push reserves
+/// room for four — that alone cost ~15 MiB. Edits rebuild the slice at its exact size.
 #[derive(Clone, Debug, Default)]
 pub struct ReverseEntry {
     /// (namespace, service) of ClusterIP services with this IP, in name order.
-    pub services: Vec<(Arc<str>, Arc<str>)>,
+    pub services: Box<[(Arc<str>, Arc<str>)]>,
     /// (stored endpoint label, namespace, service) of endpoints with this IP, de-duplicated.
-    pub endpoints: Vec<ReverseEndpoint>,
+    pub endpoints: Box<[ReverseEndpoint]>,
+}
+
+/// `slice` with `item` inserted at `at`, allocated at its exact size.
+fn inserted<T: Clone>(slice: &[T], at: usize, item: T) -> Box<[T]> {
+    let mut v = Vec::with_capacity(slice.len() + 1);
+    v.extend_from_slice(&slice[..at]);
+    v.push(item);
+    v.extend_from_slice(&slice[at..]);
+    v.into_boxed_slice()
+}
+
+/// The items of `slice` that `keep` keeps, at their exact size.
+fn retained<T: Clone>(slice: &[T], keep: impl Fn(&T) -> bool) -> Box<[T]> {
+    slice.iter().filter(|t| keep(t)).cloned().collect()
 }
 
 /// An apex NS record: target labels below the zone, and its glue addresses.
@@ -375,7 +394,7 @@ fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
         for ip in ips {
             let r = reverse.shard_mut(ip).entry(*ip).or_default();
             if let Err(at) = r.services.binary_search(&owner) {
-                r.services.insert(at, owner.clone());
+                r.services = inserted(&r.services, at, owner.clone());
             }
         }
     }
@@ -386,7 +405,7 @@ fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
             .endpoints
             .binary_search_by(|e| reverse_order(e).cmp(&reverse_order(&item)))
         {
-            r.endpoints.insert(at, item);
+            r.endpoints = inserted(&r.endpoints, at, item);
         }
     }
 }
@@ -407,10 +426,12 @@ fn remove_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry
         }
         let shard = reverse.shard_mut(&ip);
         if let Some(r) = shard.get_mut(&ip) {
-            r.services
-                .retain(|(ns, name)| !(*ns == svc.namespace && *name == svc.name));
-            r.endpoints
-                .retain(|(_, ns, name)| !(*ns == svc.namespace && *name == svc.name));
+            r.services = retained(&r.services, |(ns, name)| {
+                !(*ns == svc.namespace && *name == svc.name)
+            });
+            r.endpoints = retained(&r.endpoints, |(_, ns, name)| {
+                !(*ns == svc.namespace && *name == svc.name)
+            });
             if r.services.is_empty() && r.endpoints.is_empty() {
                 shard.remove(&ip);
             }
@@ -445,7 +466,8 @@ fn service_entry(
                             ip: *ip,
                         })
                     })
-                    .collect(),
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
             })
             .collect()
     };

@@ -73,7 +73,6 @@ pub struct Endpoint {
     pub ready: bool,
     /// `targetRef.name` when `targetRef.kind` is `Pod`.
     pub target_pod: Option<String>,
-    pub zone: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

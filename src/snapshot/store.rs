@@ -160,7 +160,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     let mut tmp_name = OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    // The PID alone is not unique: it is 1 in every container, and two replicas on one node may
+    // share a hostPath snapshot directory.
+    tmp_name.push(format!(
+        ".tmp-{}-{:016x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     let tmp = dir.join(tmp_name);
 
     let written = write_file(&tmp, bytes)

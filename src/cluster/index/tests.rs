@@ -72,7 +72,6 @@ fn random_change(rng: &mut Rng) -> Change {
                     hostname: rng.chance(40).then(|| format!("h{}", rng.below(3))),
                     ready: rng.chance(80),
                     target_pod: Some(format!("pod-{}", rng.below(5))),
-                    zone: None,
                 })
                 .collect();
             Change::Applied(Object::EndpointSlice(EndpointSlice {

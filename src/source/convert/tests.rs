@@ -180,7 +180,6 @@ fn endpoint_slice_fields() {
             hostname: Some("web-0".into()),
             ready: true,
             target_pod: Some("web-0".into()),
-            zone: Some("z1".into()),
         }
     );
     assert!(!got.endpoints[1].ready);

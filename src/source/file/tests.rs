@@ -145,7 +145,6 @@ fn example_endpoint_slices() {
     assert_eq!(web.service.as_deref(), Some("web"));
     let ready: Vec<bool> = web.endpoints.iter().map(|x| x.ready).collect();
     assert_eq!(ready, [true, true, true, false]);
-    assert_eq!(web.endpoints[2].zone.as_deref(), Some("zone-b"));
 
     let pg = &e[&key("data", "postgres-6vbnz")];
     let hosts: Vec<_> = pg
