@@ -740,8 +740,9 @@ fn cluster_role_grants_exactly_what_cairn_watches() {
         let missing: Vec<_> = needed.difference(&grants).collect();
         assert!(
             extra.is_empty() && missing.is_empty(),
-            "{install}: ClusterRole {:?} grants more than Cairn watches: {extra:?}; lacks: {missing:?}",
-            role.metadata.name
+            "{install}: ClusterRole {} does not match what Cairn watches for its Corefile; \
+             grants beyond it: {extra:?}; missing: {missing:?}",
+            role.metadata.name.as_deref().unwrap_or("(unnamed)")
         );
 
         // ... and it is Cairn's pods that get it.
@@ -798,7 +799,10 @@ fn required_grants_follow_the_kubernetes_block() {
     };
     let slices = pair("discovery.k8s.io", "endpointslices");
     let pods = pair("", "pods");
-    assert_eq!(resources("pods insecure"), with(&[slices.clone()]));
+    assert_eq!(
+        resources("pods insecure"),
+        with(std::slice::from_ref(&slices))
+    );
     assert_eq!(resources("pods verified"), with(&[slices, pods.clone()]));
     assert_eq!(resources("pods verified\n noendpoints"), with(&[pods]));
 }
