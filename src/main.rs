@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use cairn::doctor;
-use cairn::server::RunningServer;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -174,16 +173,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let reload = config.servers.iter().find_map(|b| b.reload.clone());
-    let server = match &args.from {
+    let running = match &args.from {
         Some(dump) => cairn::run::dump::serve(config, dump)?,
         None => runtime.block_on(cairn::run::api::serve(config))?,
     };
-    for addr in server.local_addrs() {
+    for addr in running.server.local_addrs() {
         tracing::info!(%addr, "serving");
     }
-    let server = std::sync::Arc::new(server);
+    let running = std::sync::Arc::new(running);
     if let (Some(reload), Some(path)) = (reload, args.corefile.clone()) {
-        runtime.spawn(watch_corefile(path, loaded_text, reload, server.clone()));
+        runtime.spawn(watch_corefile(path, loaded_text, reload, running.clone()));
     }
     runtime.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -191,15 +190,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-        let lameduck = server.begin_lameduck();
+        let lameduck = running.server.begin_lameduck();
         tracing::info!(
             ?lameduck,
             "shutting down: not ready any more, answering during lameduck"
         );
         tokio::time::sleep(lameduck).await;
+        running.save().await;
         anyhow::Ok(())
     })?;
-    drop(server);
+    drop(running);
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -210,8 +211,9 @@ async fn watch_corefile(
     path: PathBuf,
     loaded_text: Option<String>,
     reload: cairn::config::model::ReloadConfig,
-    server: std::sync::Arc<RunningServer>,
+    running: std::sync::Arc<cairn::run::Running>,
 ) {
+    let server = &running.server;
     let digest = |text: &str| {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();

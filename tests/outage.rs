@@ -253,7 +253,20 @@ fn a_black_holed_api_vip_and_a_dead_api_do_not_stop_service_discovery() {
     assert!(says.contains(&vip.addr().to_string()), "{says}");
     eprintln!("MEASURED doctor verdict: {says}");
 
-    // 4. Cairn is killed, and the API goes away entirely. A restart answers from the snapshot.
+    // 4. The VIP is repaired: the watches move back to the preferred (configured) address.
+    vip.repair();
+    let configured_url = format!("http://{}", vip.addr());
+    let (back, _) = within(Duration::from_secs(15), || {
+        let s = status(&ports)?;
+        (s["api"]["active"] == configured_url.as_str())
+            .then_some(())
+            .ok_or(format!("still elsewhere: {}", s["api"]["active"]))
+    })
+    .expect("the preferred endpoint takes over again once steady");
+    eprintln!("MEASURED move back to the repaired VIP after {back:?}");
+    answers(ports.dns, NEW, "10.96.0.30").expect("still answering");
+
+    // 5. Cairn is killed, and the API goes away entirely. A restart answers from the snapshot.
     std::thread::sleep(Duration::from_millis(1500)); // the snapshot catches up (≤ 1 s)
     cairn.kill();
     drop(api);
@@ -309,7 +322,7 @@ fn a_black_holed_api_vip_and_a_dead_api_do_not_stop_service_discovery() {
     );
     cairn.kill();
 
-    // 5. `require_fresh`: answers the same, but /ready waits for the API.
+    // 6. `require_fresh`: answers the same, but /ready waits for the API.
     write_corefile(
         &corefile,
         &ports,

@@ -19,19 +19,23 @@ use crate::snapshot::{self, LoadOutcome, SnapshotWriter, WriterStats};
 
 use crate::cluster::model::ClusterState;
 use crate::config::model::{Config, KubernetesConfig};
-use crate::server::RunningServer;
 use crate::source::kubernetes::{self, failover::Failover, SourceStatus};
 use crate::status::{DataStatus, SnapshotStatus, Status};
 
 /// Starts the watches, waits as the first `kubernetes` block says, and starts answering.
-pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
+pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     let blocks: Vec<KubernetesConfig> = config
         .servers
         .iter()
         .filter_map(|s| s.kubernetes.clone())
         .collect();
     let Some(first) = blocks.first().cloned() else {
-        return Ok(crate::server::prepare(config, &ClusterState::default(), false).listen()?);
+        let server = crate::server::prepare(config, &ClusterState::default(), false).listen()?;
+        return Ok(super::Running {
+            server,
+            source: None,
+            snapshot: None,
+        });
     };
     let started = Instant::now();
     let mut disk = first.snapshot.as_deref().map(restore);
@@ -71,13 +75,14 @@ pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
         }) as Box<dyn kubernetes::Keeper>
     });
     let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
-    let mut status = kubernetes::start(
+    let source = kubernetes::start(
         &failover,
         specs,
         prepared.publisher().clone(),
         restored,
         keeper,
     );
+    let mut status = source.status.clone();
     if !is_restored {
         let synced = tokio::time::timeout(first.startup_timeout, status.wait_for(|s| s.synced))
             .await
@@ -106,6 +111,7 @@ pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
         });
     }
     let set_aside = disk.and_then(|d| d.set_aside);
+    let kept = writer.clone();
     board.install(move || {
         let source = status.borrow().clone();
         Status {
@@ -120,7 +126,11 @@ pub async fn serve(config: Config) -> anyhow::Result<RunningServer> {
                 .map(|w| snapshot_status(&w.stats(), is_restored, set_aside.clone())),
         }
     });
-    Ok(server)
+    Ok(super::Running {
+        server,
+        source: Some(source),
+        snapshot: kept,
+    })
 }
 
 /// What was found at the snapshot path at start-up.

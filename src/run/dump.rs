@@ -7,11 +7,10 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::config::model::Config;
-use crate::server::RunningServer;
 use crate::status::{DataStatus, Status};
 
 /// Loads `dump` and serves it as `config` says.
-pub fn serve(config: Config, dump: &Path) -> anyhow::Result<RunningServer> {
+pub fn serve(config: Config, dump: &Path) -> anyhow::Result<super::Running> {
     let loaded = crate::source::file::load_dump(dump)?;
     if !loaded.skipped.is_empty() {
         let skipped: Vec<String> = loaded
@@ -56,5 +55,10 @@ pub fn serve(config: Config, dump: &Path) -> anyhow::Result<RunningServer> {
         },
         snapshot: None,
     });
-    prepared.listen().context("cannot start serving")
+    let server = prepared.listen().context("cannot start serving")?;
+    Ok(super::Running {
+        server,
+        source: None,
+        snapshot: None,
+    })
 }

@@ -57,6 +57,23 @@ pub trait Keeper: Send + 'static {
     }
 }
 
+/// A running source: its status, and a way to have the state kept now (at shutdown).
+pub struct Source {
+    pub status: latch::Receiver<SourceStatus>,
+    keep_now: mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Source {
+    /// Offers the current state to the keeper now (if it is complete and changed since the
+    /// last offer) and returns once it has been offered.
+    pub async fn keep_now(&self) {
+        let (done, offered) = tokio::sync::oneshot::channel();
+        if self.keep_now.send(done).await.is_ok() {
+            let _ = offered.await;
+        }
+    }
+}
+
 /// How often, at most, the state is offered to the [`Keeper`].
 pub const KEEP_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -113,22 +130,24 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
 
 /// Starts watching through the active endpoint of `failover` (moving every watch when it
 /// changes) and publishing into `publisher`, beginning from `restored` (the last-known state
-/// from a snapshot, served as complete until the API lists), or from nothing. Returns a receiver of the source's status (its `synced` flag turns true once every
-/// watch has listed).
+/// from a snapshot, served as complete until the API lists), or from nothing. The returned
+/// source's status turns `synced` once every watch has listed.
 pub fn start(
     failover: &failover::Failover,
     specs: Vec<WatchSpec>,
     publisher: Publisher,
     restored: Option<ClusterState>,
     keeper: Option<Box<dyn Keeper>>,
-) -> latch::Receiver<SourceStatus> {
+) -> Source {
     let (status_tx, status_rx) = latch::channel(SourceStatus::default());
+    let (keep_tx, keep_rx) = mpsc::channel(4);
     let programming = status_rx.borrow().programming.clone();
     let (tx, rx) = mpsc::channel(4096);
     let wanted: BTreeSet<Scope> = specs.iter().map(|s| s.scope.clone()).collect();
     tokio::spawn(supervise(failover.subscribe(), specs, tx));
     tokio::spawn(own_state(
         rx,
+        keep_rx,
         wanted,
         Owned {
             restored: restored.is_some(),
@@ -139,7 +158,10 @@ pub fn start(
             keeper,
         },
     ));
-    status_rx
+    Source {
+        status: status_rx,
+        keep_now: keep_tx,
+    }
 }
 
 /// Runs one watch per spec through the active endpoint; when the endpoint changes, stops them
@@ -189,6 +211,7 @@ struct Owned {
 /// [`KEEP_INTERVAL`].
 async fn own_state(
     mut rx: mpsc::Receiver<watch::Arrival>,
+    mut keep_requests: mpsc::Receiver<tokio::sync::oneshot::Sender<()>>,
     wanted: BTreeSet<Scope>,
     mut owned: Owned,
 ) {
@@ -213,6 +236,13 @@ async fn own_state(
                 if synced || owned.restored {
                     keep(&mut owned, &mut dirty, &mut last_kept);
                 }
+                continue;
+            }
+            Some(done) = keep_requests.recv() => {
+                if synced || owned.restored {
+                    keep(&mut owned, &mut dirty, &mut last_kept);
+                }
+                let _ = done.send(());
                 continue;
             }
         };

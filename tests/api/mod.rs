@@ -133,7 +133,7 @@ pub fn start_cairn(corefile: &str, wait_sync: Duration) -> Cairn {
         let failover = kubernetes::failover::Failover::new(base, &blocks[0], &[])
             .expect("client from kubeconfig");
         let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
-        kubernetes::start(&failover, specs, prepared.publisher().clone(), None, None)
+        kubernetes::start(&failover, specs, prepared.publisher().clone(), None, None).status
     });
     let _ = runtime
         .block_on(async { tokio::time::timeout(wait_sync, status.wait_for(|s| s.synced)).await });

@@ -386,11 +386,16 @@ impl Failover {
             return;
         };
         let from = inner.candidates[inner.active].url.clone();
+        let returning = next < inner.active;
         inner.active = next;
         inner.failovers += 1;
         inner.stranded_since = None;
         let to = &inner.candidates[next];
-        tracing::warn!(%from, to = %to.url, origin = ?to.origin, "moving every watch to another API endpoint");
+        if returning {
+            tracing::info!(%from, to = %to.url, origin = ?to.origin, "moving every watch back to the preferred API endpoint");
+        } else {
+            tracing::warn!(%from, to = %to.url, origin = ?to.origin, "moving every watch to another API endpoint");
+        }
         let epoch = self.shared.active_tx.borrow().epoch + 1;
         self.shared.active_tx.send_replace(Active {
             url: to.url.clone(),
