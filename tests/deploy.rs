@@ -3,7 +3,7 @@
 //! schemas (kubernetes-validate); every YAML file passes yamllint; and what the objects say
 //! agrees with the Corefile they run: the probes ask the `health` and `ready` listeners, the
 //! Service and container ports are the DNS and `prometheus` listeners, the grace period
-//! outlasts `lameduck`, the snapshot lands on a writable volume, and the ClusterRole grants
+//! outlasts `lameduck` and the final snapshot write, the snapshot lands on a writable volume, and the ClusterRole grants
 //! exactly what Cairn watches for that Corefile, as `cairn::source::kubernetes::watch_specs`
 //! computes it. The swap overlay (a patch, not an object) is applied to the CoreDNS
 //! Deployments kubeadm, k3s and k0s ship (`tests/fixtures/deploy/`) and the results checked the
@@ -481,6 +481,19 @@ fn check_pod(
          the kubelet would kill Cairn while it still answers",
         corefile.lameduck
     );
+    // After lameduck, Cairn writes its snapshot one last time (bounded) before exiting.
+    let keeps_snapshot = corefile
+        .kubernetes_blocks()
+        .iter()
+        .any(|b| b.snapshot.is_some());
+    if keeps_snapshot {
+        let shutdown = corefile.lameduck + cairn::run::SNAPSHOT_FLUSH_TIMEOUT;
+        assert!(
+            grace > shutdown,
+            "{origin}: terminationGracePeriodSeconds {grace:?} does not outlast `lameduck` plus \
+             the final snapshot write ({shutdown:?}): the kubelet could kill Cairn mid-write"
+        );
+    }
 
     let read_only_root = c
         .security_context
