@@ -37,6 +37,18 @@ impl Kind {
             Kind::Pod => "pods",
         }
     }
+
+    /// The API group (`""` for the core group), as used in RBAC rules: the group of the
+    /// `k8s-openapi` type the watch lists.
+    pub fn api_group(self) -> &'static str {
+        use k8s_openapi::Resource;
+        match self {
+            Kind::Namespace => k8s_openapi::api::core::v1::Namespace::GROUP,
+            Kind::Service => k8s_openapi::api::core::v1::Service::GROUP,
+            Kind::EndpointSlice => k8s_openapi::api::discovery::v1::EndpointSlice::GROUP,
+            Kind::Pod => k8s_openapi::api::core::v1::Pod::GROUP,
+        }
+    }
 }
 
 /// What one watch covers: a kind, cluster-wide or in one namespace.

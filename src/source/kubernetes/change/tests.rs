@@ -70,3 +70,36 @@ fn a_namespaced_relist_replaces_only_its_namespace() {
     );
     assert_eq!(names(&state), ["a/fresh", "b/x"]);
 }
+
+#[test]
+fn kinds_name_the_resources_and_groups_the_api_serves() {
+    use k8s_openapi::Resource;
+    // RBAC rules are written from these names (deploy/base/clusterrole.yaml, checked by
+    // tests/deploy.rs), so they must be the API's own.
+    let expected = [
+        (
+            Kind::Namespace,
+            k8s_openapi::api::core::v1::Namespace::URL_PATH_SEGMENT,
+            "",
+        ),
+        (
+            Kind::Service,
+            k8s_openapi::api::core::v1::Service::URL_PATH_SEGMENT,
+            "",
+        ),
+        (
+            Kind::EndpointSlice,
+            k8s_openapi::api::discovery::v1::EndpointSlice::URL_PATH_SEGMENT,
+            "discovery.k8s.io",
+        ),
+        (
+            Kind::Pod,
+            k8s_openapi::api::core::v1::Pod::URL_PATH_SEGMENT,
+            "",
+        ),
+    ];
+    for (kind, resource, group) in expected {
+        assert_eq!(kind.resource(), resource, "{kind:?}");
+        assert_eq!(kind.api_group(), group, "{kind:?}");
+    }
+}

@@ -1,0 +1,1051 @@
+//! The manifests in `deploy/` as a cluster would get them. Every kustomization renders with
+//! `kubectl kustomize`; every rendered object validates strictly against the Kubernetes OpenAPI
+//! schemas (kubernetes-validate); every YAML file passes yamllint; and what the objects say
+//! agrees with the Corefile they run: the probes ask the `health` and `ready` listeners, the
+//! Service and container ports are the DNS and `prometheus` listeners, the grace period
+//! outlasts `lameduck` and the final snapshot write, the snapshot lands on a writable volume, and the ClusterRole grants
+//! exactly what Cairn watches for that Corefile, as `cairn::source::kubernetes::watch_specs`
+//! computes it. The swap overlay (a patch, not an object) is applied to the CoreDNS
+//! Deployments kubeadm, k3s and k0s ship (`tests/fixtures/deploy/`) and the results checked the
+//! same way, rollback included.
+//!
+//! Needs `kubectl` (with its built-in kustomize) on PATH, and Python 3 with pip: the pinned
+//! kubernetes-validate (which ships its schemas: nothing is downloaded when validating) and
+//! yamllint are installed with pip when missing, which only the first run waits for. No
+//! cluster is contacted: `kubectl patch --local` only.
+//!
+//! Corefiles are parsed with `cairn::config::parse_corefile_with` (what `parse_corefile` runs,
+//! with the filesystem made explicit) over the files a Cairn pod has, so the test machine's
+//! own `/etc/resolv.conf` plays no part.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use cairn::config::model::{Config, KubernetesConfig};
+use cairn::config::{parse_corefile_with, Files};
+use cairn::source::kubernetes::watch_specs;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Service, ServiceAccount};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The Python tools, pinned so that every machine validates against the same schemas.
+const PIP_PACKAGES: &[&str] = &["kubernetes-validate==1.37.0", "yamllint==1.38.0"];
+
+/// The Kubernetes releases every rendered object is validated against: kubectl's on this
+/// project's machines (also the first kubeadm whose `upgrade apply` can skip the CoreDNS
+/// phase, which docs/migrate-from-coredns.md relies on), and the newest the pinned
+/// kubernetes-validate ships.
+const SCHEMA_VERSIONS: &[&str] = &["1.32.0", "1.37.0"];
+
+/// The kustomizations that render objects to `kubectl apply -k`.
+const INSTALLS: &[&str] = &[
+    "deploy/base",
+    "deploy/overlays/fresh-install",
+    "deploy/overlays/hostpath-snapshot",
+];
+
+/// The kustomization that renders a patch for an existing CoreDNS Deployment.
+const SWAP: &str = "deploy/overlays/swap-coredns";
+
+/// The distributions whose CoreDNS the swap is applied to: `tests/fixtures/deploy/coredns-D.yaml`
+/// with the Corefile `tests/fixtures/corefiles/D.Corefile` in its ConfigMap `coredns`.
+const DISTRIBUTIONS: &[&str] = &["kubeadm", "k3s", "k0s"];
+
+/// What docs/migrate-from-coredns.md has users add to CoreDNS's `kubernetes` block.
+const SNAPSHOT_OPTION: &str = "snapshot /var/lib/cairn/snapshot.bin";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `command` to completion and returns its stdout and stderr; `what` names it in the
+/// failure when it cannot start (with `missing`, what to install) or exits unsuccessfully.
+fn run(command: &mut Command, what: &str, missing: &str) -> (String, String) {
+    let output = command
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what} ({e}): {missing}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{stdout}{stderr}",
+        output.status
+    );
+    (stdout, stderr)
+}
+
+fn kubectl(args: &[&str]) -> String {
+    let what = format!("`kubectl {}`", args.join(" "));
+    let missing = "tests/deploy.rs renders deploy/ with `kubectl kustomize` and applies the \
+                   swap patch with `kubectl patch --local`: install kubectl (1.27 or newer, \
+                   kustomize is built in) on PATH";
+    run(Command::new("kubectl").args(args), &what, missing).0
+}
+
+/// `kubectl kustomize DIR`, once per directory.
+fn render(dir: &str) -> String {
+    static RENDERED: OnceLock<Mutex<BTreeMap<String, String>>> = OnceLock::new();
+    let cache = RENDERED.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap().get(dir) {
+        return hit.clone();
+    }
+    let yaml = kubectl(&["kustomize", dir]);
+    cache.lock().unwrap().insert(dir.to_string(), yaml.clone());
+    yaml
+}
+
+fn python(args: &[&str], what: &str) -> (String, String) {
+    let missing = "tests/deploy.rs validates with Python tools: install python3 with pip";
+    run(Command::new("python3").args(args), what, missing)
+}
+
+/// Makes sure kubernetes-validate and yamllint can be run, installing them with pip if not.
+fn python_tools() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let importable = || {
+            Command::new("python3")
+                .args(["-c", "import kubernetes_validate, yamllint"])
+                .stdin(Stdio::null())
+                .output()
+                .map(|out| out.status.success())
+                .unwrap_or_else(|e| {
+                    panic!("cannot run python3 ({e}): tests/deploy.rs validates with Python tools")
+                })
+        };
+        if importable() {
+            return;
+        }
+        eprintln!("installing {PIP_PACKAGES:?} with pip (once per machine)");
+        let mut args = vec![
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ];
+        args.extend(PIP_PACKAGES);
+        python(&args, &format!("`pip install {}`", PIP_PACKAGES.join(" ")));
+        assert!(
+            importable(),
+            "pip installed {PIP_PACKAGES:?} but python3 cannot import them"
+        );
+    });
+}
+
+/// The documents of a multi-document YAML text, as JSON values.
+fn documents(yaml: &str) -> Vec<Value> {
+    serde_yaml_ng::Deserializer::from_str(yaml)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("bad YAML ({e}):\n{yaml}")))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+/// The objects one kustomization renders.
+struct Rendered {
+    dir: String,
+    objects: Vec<Value>,
+}
+
+impl Rendered {
+    fn of(dir: &str) -> Rendered {
+        Rendered {
+            dir: dir.to_string(),
+            objects: documents(&render(dir)),
+        }
+    }
+
+    /// The only object of type `K`, typed.
+    fn one<K: k8s_openapi::Resource + DeserializeOwned>(&self) -> K {
+        let found: Vec<&Value> = self
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == K::KIND)
+            .collect();
+        match found.as_slice() {
+            [one] => typed(one),
+            _ => panic!(
+                "{} renders {} {}s, expected one",
+                self.dir,
+                found.len(),
+                K::KIND
+            ),
+        }
+    }
+}
+
+fn typed<K: DeserializeOwned>(value: &Value) -> K {
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} as {}: {e}",
+            value,
+            std::any::type_name::<K>()
+        )
+    })
+}
+
+/// What a Cairn pod's filesystem gives the Corefile parser: with `dnsPolicy: Default` the
+/// container's /etc/resolv.conf is the node's (any nameserver does here). Nothing else exists,
+/// so imports (k3s's `/etc/coredns/custom/*`) match nothing, as without the optional
+/// `coredns-custom` ConfigMap.
+struct PodFiles;
+
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+impl Files for PodFiles {
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        if path == Path::new(RESOLV_CONF) {
+            return Ok("nameserver 192.0.2.53\n".to_string());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is not in the test's pod", path.display()),
+        ))
+    }
+
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is not in the test's pod", dir.display()),
+        ))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path == Path::new(RESOLV_CONF)
+    }
+}
+
+/// The listeners and options of a parsed Corefile that the manifests must agree with.
+struct Corefile {
+    config: Config,
+    dns_ports: BTreeSet<u16>,
+    health: SocketAddr,
+    lameduck: Duration,
+    ready: SocketAddr,
+    metrics: SocketAddr,
+}
+
+impl Corefile {
+    fn parse(text: &str, path: &str, origin: &str) -> Corefile {
+        let config = parse_corefile_with(text, Path::new(path), &|_| None, &PodFiles)
+            .unwrap_or_else(|e| panic!("the Corefile of {origin} does not parse: {e}\n{text}"));
+        let servers = &config.servers;
+        for server in servers {
+            assert!(
+                server.bind.is_empty(),
+                "{origin}: `bind` at {} would keep the Service from reaching Cairn",
+                server.location
+            );
+        }
+        let health = servers
+            .iter()
+            .find_map(|s| s.health.clone())
+            .unwrap_or_else(|| panic!("{origin}: no `health`: the liveness probe has no listener"));
+        let ready = servers
+            .iter()
+            .find_map(|s| s.ready.clone())
+            .unwrap_or_else(|| panic!("{origin}: no `ready`: the readiness probe has no listener"));
+        let metrics = servers
+            .iter()
+            .find_map(|s| s.prometheus.clone())
+            .unwrap_or_else(|| panic!("{origin}: no `prometheus`: nothing serves :9153"));
+        Corefile {
+            dns_ports: servers
+                .iter()
+                .flat_map(|s| s.zones.iter().map(|z| z.port))
+                .collect(),
+            health: health.addr,
+            lameduck: health.lameduck,
+            ready: ready.addr,
+            metrics: metrics.addr,
+            config,
+        }
+    }
+
+    fn kubernetes_blocks(&self) -> Vec<&KubernetesConfig> {
+        self.config
+            .servers
+            .iter()
+            .filter_map(|s| s.kubernetes.as_ref())
+            .collect()
+    }
+}
+
+/// `text` with `option` added as the first line of its `kubernetes` block, as a user would.
+fn with_kubernetes_option(text: &str, option: &str) -> String {
+    let mut out = String::new();
+    let mut added = false;
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        let trimmed = line.trim_start();
+        if !added && trimmed.starts_with("kubernetes ") && trimmed.ends_with('{') {
+            out.push_str(&format!("      {option}\n"));
+            added = true;
+        }
+    }
+    assert!(
+        added,
+        "no `kubernetes ... {{` line to add `{option}` to:\n{text}"
+    );
+    out
+}
+
+/// A container of `spec` by name.
+fn container<'a>(spec: &'a PodSpec, name: &str) -> &'a Container {
+    spec.containers
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no container `{name}`"))
+}
+
+/// The number a container port reference (number or port name) stands for.
+fn port_number(container: &Container, port: &IntOrString) -> i32 {
+    match port {
+        IntOrString::Int(n) => *n,
+        IntOrString::String(name) => container
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref() == Some(name))
+            .map(|p| p.container_port)
+            .unwrap_or_else(|| panic!("container `{}` has no port named `{name}`", container.name)),
+    }
+}
+
+/// The container's declared ports as (number, protocol).
+fn declared_ports(container: &Container) -> BTreeSet<(i32, String)> {
+    container
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| {
+            let protocol = p.protocol.clone().unwrap_or_else(|| "TCP".to_string());
+            (p.container_port, protocol)
+        })
+        .collect()
+}
+
+/// The volume mount of `container` that holds `path` (the longest mount path containing it).
+fn mount_holding<'a>(
+    container: &'a Container,
+    path: &Path,
+) -> Option<&'a k8s_openapi::api::core::v1::VolumeMount> {
+    container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .filter(|m| path.starts_with(&m.mount_path))
+        .max_by_key(|m| m.mount_path.len())
+}
+
+/// The ConfigMaps a pod may mount: name -> key -> text.
+type ConfigMaps = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Follows `--corefile PATH` in the container's args to the ConfigMap key mounted there and
+/// returns (PATH, the Corefile's text).
+fn corefile_of(spec: &PodSpec, c: &Container, configmaps: &ConfigMaps) -> (String, String) {
+    let args = c.args.clone().unwrap_or_default();
+    assert_eq!(
+        args.first().map(String::as_str),
+        Some("serve"),
+        "container `{}` does not run `cairn serve`: args {args:?}",
+        c.name
+    );
+    let path = args
+        .windows(2)
+        .find(|w| w[0] == "--corefile")
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| panic!("`cairn serve` without `--corefile`: args {args:?}"));
+    let mount = mount_holding(c, Path::new(&path))
+        .unwrap_or_else(|| panic!("no volume is mounted where the Corefile is read ({path})"));
+    let volume = spec
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == mount.name)
+        .unwrap_or_else(|| panic!("mount `{}` names no volume", mount.name));
+    let source = volume
+        .config_map
+        .as_ref()
+        .unwrap_or_else(|| panic!("the Corefile ({path}) is not on a ConfigMap volume"));
+    let relative = Path::new(&path)
+        .strip_prefix(&mount.mount_path)
+        .unwrap_or_else(|_| panic!("{path} is not under {}", mount.mount_path));
+    let key = match &source.items {
+        Some(items) => items
+            .iter()
+            .find(|i| Path::new(&i.path) == relative)
+            .map(|i| i.key.clone())
+            .unwrap_or_else(|| panic!("ConfigMap volume `{}` puts nothing at {path}", volume.name)),
+        None => relative.to_string_lossy().into_owned(),
+    };
+    let text = configmaps
+        .get(&source.name)
+        .and_then(|keys| keys.get(&key))
+        .unwrap_or_else(|| panic!("ConfigMap `{}` has no key `{key}`", source.name))
+        .clone();
+    (path, text)
+}
+
+/// How strictly a pod's declared ports must match the Corefile.
+#[derive(Clone, Copy, PartialEq)]
+enum Ports {
+    /// Exactly the Corefile's listeners (Cairn's own Deployment).
+    Exactly,
+    /// At least the DNS and metrics ports (CoreDNS's Deployment, swapped: k3s and k0s do not
+    /// declare their probe ports, which does not stop the kubelet from probing them).
+    AtLeastServed,
+}
+
+/// Checks that the pod runs the Corefile it mounts and that its probes, ports, grace period
+/// and snapshot volume fit it. Returns the Corefile.
+fn check_pod(
+    origin: &str,
+    spec: &PodSpec,
+    name: &str,
+    configmaps: &ConfigMaps,
+    ports: Ports,
+) -> Corefile {
+    let c = container(spec, name);
+    let (path, text) = corefile_of(spec, c, configmaps);
+    let corefile = Corefile::parse(&text, &path, origin);
+
+    for (what, listener) in [
+        ("health", corefile.health),
+        ("ready", corefile.ready),
+        ("prometheus", corefile.metrics),
+    ] {
+        assert!(
+            listener.ip().is_unspecified(),
+            "{origin}: `{what}` listens on {listener}, which the kubelet and the Service cannot reach"
+        );
+    }
+    for (probe, path, listener) in [
+        (&c.liveness_probe, "/health", corefile.health),
+        (&c.readiness_probe, "/ready", corefile.ready),
+    ] {
+        let get = probe
+            .as_ref()
+            .and_then(|p| p.http_get.as_ref())
+            .unwrap_or_else(|| panic!("{origin}: no HTTP probe for {path}"));
+        assert_eq!(get.path.as_deref(), Some(path), "{origin}: probe path");
+        assert_eq!(
+            port_number(c, &get.port),
+            i32::from(listener.port()),
+            "{origin}: the {path} probe asks a port the Corefile does not serve it on"
+        );
+    }
+
+    let mut served: BTreeSet<(i32, String)> = BTreeSet::new();
+    for port in &corefile.dns_ports {
+        served.insert((i32::from(*port), "UDP".to_string()));
+        served.insert((i32::from(*port), "TCP".to_string()));
+    }
+    served.insert((i32::from(corefile.metrics.port()), "TCP".to_string()));
+    let declared = declared_ports(c);
+    match ports {
+        Ports::Exactly => {
+            served.insert((i32::from(corefile.health.port()), "TCP".to_string()));
+            served.insert((i32::from(corefile.ready.port()), "TCP".to_string()));
+            assert_eq!(
+                declared, served,
+                "{origin}: container ports vs the Corefile"
+            );
+        }
+        Ports::AtLeastServed => assert!(
+            declared.is_superset(&served),
+            "{origin}: container ports {declared:?} lack some of {served:?}"
+        ),
+    }
+
+    let grace = Duration::from_secs(
+        spec.termination_grace_period_seconds
+            .map_or(30, |s| u64::try_from(s).unwrap_or(0)),
+    );
+    assert!(
+        grace > corefile.lameduck,
+        "{origin}: terminationGracePeriodSeconds {grace:?} does not outlast `lameduck` {:?}: \
+         the kubelet would kill Cairn while it still answers",
+        corefile.lameduck
+    );
+    // After lameduck, Cairn writes its snapshot one last time (bounded) before exiting.
+    let keeps_snapshot = corefile
+        .kubernetes_blocks()
+        .iter()
+        .any(|b| b.snapshot.is_some());
+    if keeps_snapshot {
+        let shutdown = corefile.lameduck + cairn::run::SNAPSHOT_FLUSH_TIMEOUT;
+        assert!(
+            grace > shutdown,
+            "{origin}: terminationGracePeriodSeconds {grace:?} does not outlast `lameduck` plus \
+             the final snapshot write ({shutdown:?}): the kubelet could kill Cairn mid-write"
+        );
+    }
+
+    let read_only_root = c
+        .security_context
+        .as_ref()
+        .and_then(|s| s.read_only_root_filesystem)
+        .unwrap_or(false);
+    assert!(
+        read_only_root,
+        "{origin}: the root filesystem should be read-only"
+    );
+    for block in corefile.kubernetes_blocks() {
+        let Some(snapshot) = &block.snapshot else {
+            continue;
+        };
+        let dir = snapshot.parent().unwrap_or(Path::new("/"));
+        let mount = mount_holding(c, dir).unwrap_or_else(|| {
+            panic!(
+                "{origin}: nothing is mounted at {}: with a read-only root filesystem Cairn \
+                 cannot write its snapshot",
+                dir.display()
+            )
+        });
+        assert_ne!(
+            mount.read_only,
+            Some(true),
+            "{origin}: the snapshot's volume is mounted read-only"
+        );
+    }
+    corefile
+}
+
+/// Cairn's Deployment from an install and the ConfigMaps it may mount.
+fn cairn_install(dir: &str) -> (Rendered, Deployment, ConfigMaps) {
+    let rendered = Rendered::of(dir);
+    let deployment: Deployment = rendered.one();
+    let configmap: ConfigMap = rendered.one();
+    let configmaps: ConfigMaps = [(
+        configmap.metadata.name.clone().unwrap_or_default(),
+        configmap.data.clone().unwrap_or_default(),
+    )]
+    .into_iter()
+    .collect();
+    (rendered, deployment, configmaps)
+}
+
+fn pod_spec(deployment: &Deployment) -> &PodSpec {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .expect("a Deployment with a pod template")
+}
+
+fn pod_labels(deployment: &Deployment) -> BTreeMap<String, String> {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default()
+}
+
+/// True when every key of `selector` has the same value in `labels`.
+fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+fn cairn_spec(origin: &str, deployment: &Deployment, configmaps: &ConfigMaps) -> Corefile {
+    check_pod(
+        origin,
+        pod_spec(deployment),
+        "cairn",
+        configmaps,
+        Ports::Exactly,
+    )
+}
+
+/// One RBAC permission: (API group, resource, verb).
+type Grant = (String, String, String);
+
+/// What Cairn needs for these `kubernetes` blocks: get, list and watch on every resource it
+/// watches for them.
+fn required_grants(blocks: &[&KubernetesConfig]) -> BTreeSet<Grant> {
+    watch_specs(blocks)
+        .iter()
+        .flat_map(|spec| {
+            let kind = spec.scope.kind;
+            ["get", "list", "watch"]
+                .map(|verb| (kind.api_group().into(), kind.resource().into(), verb.into()))
+        })
+        .collect()
+}
+
+/// What `role` grants, each rule expanded; wildcards, resource names and non-resource URLs are
+/// refused outright (they cannot be compared with a list of watches, and Cairn needs none).
+fn granted(role: &ClusterRole) -> BTreeSet<Grant> {
+    assert!(role.aggregation_rule.is_none(), "an aggregated ClusterRole");
+    let mut grants = BTreeSet::new();
+    for rule in role.rules.iter().flatten() {
+        assert!(
+            rule.non_resource_urls.as_ref().is_none_or(Vec::is_empty),
+            "a rule with non-resource URLs: {rule:?}"
+        );
+        assert!(
+            rule.resource_names.as_ref().is_none_or(Vec::is_empty),
+            "a rule limited to resource names: {rule:?}"
+        );
+        for group in rule.api_groups.iter().flatten() {
+            for resource in rule.resources.iter().flatten() {
+                for verb in &rule.verbs {
+                    for word in [group, resource, verb] {
+                        assert_ne!(word, "*", "a wildcard in {rule:?}");
+                    }
+                    grants.insert((group.clone(), resource.clone(), verb.clone()));
+                }
+            }
+        }
+    }
+    grants
+}
+
+#[test]
+fn yaml_under_deploy_passes_yamllint() {
+    python_tools();
+    let (stdout, stderr) = python(
+        &[
+            "-m",
+            "yamllint",
+            "--strict",
+            "--config-file",
+            "deploy/.yamllint",
+            "deploy",
+        ],
+        "`yamllint --strict -c deploy/.yamllint deploy`",
+    );
+    println!("yamllint --strict -c deploy/.yamllint deploy: clean{stdout}{stderr}");
+}
+
+#[test]
+fn every_rendering_validates_against_the_kubernetes_schemas() {
+    python_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<(PathBuf, usize)> = Vec::new();
+    let mut write = |name: &str, yaml: &str| {
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        files.push((path, documents(yaml).len()));
+    };
+    for install in INSTALLS {
+        write(&install.replace('/', "_"), &render(install));
+    }
+    // The swap renders a patch; what gets validated is each distribution's Deployment with it.
+    let patch = dir.path().join("swap-patch.yaml");
+    std::fs::write(&patch, render(SWAP)).unwrap();
+    for distribution in DISTRIBUTIONS {
+        let swapped = swap(distribution, &patch, "yaml");
+        write(&format!("swap-coredns_on_{distribution}"), &swapped);
+    }
+
+    for version in SCHEMA_VERSIONS {
+        let mut args = vec!["-m", "kubernetes_validate", "--strict", "-k", version];
+        let paths: Vec<String> = files
+            .iter()
+            .map(|(p, _)| p.to_string_lossy().into_owned())
+            .collect();
+        args.extend(paths.iter().map(String::as_str));
+        let (stdout, stderr) = python(
+            &args,
+            &format!("`kubernetes-validate --strict -k {version}`"),
+        );
+        let report = format!("{stdout}{stderr}");
+        println!("kubernetes-validate --strict -k {version}:\n{report}");
+        for (path, count) in &files {
+            let name = path.to_string_lossy();
+            let passed = report
+                .lines()
+                .filter(|l| l.contains(name.as_ref()) && l.contains(" passed "))
+                .count();
+            assert_eq!(
+                passed, *count,
+                "{name}: {count} documents, {passed} passed:\n{report}"
+            );
+        }
+    }
+}
+
+#[test]
+fn installs_run_the_corefile_they_ship() {
+    for install in INSTALLS {
+        let (_, deployment, configmaps) = cairn_install(install);
+        cairn_spec(install, &deployment, &configmaps);
+    }
+}
+
+#[test]
+fn kube_dns_service_reaches_the_dns_and_metrics_listeners() {
+    for install in INSTALLS {
+        let (rendered, deployment, configmaps) = cairn_install(install);
+        let corefile = cairn_spec(install, &deployment, &configmaps);
+        let c = container(pod_spec(&deployment), "cairn");
+        let service: Service = rendered.one();
+        let spec = service.spec.clone().unwrap_or_default();
+        assert!(
+            selects(
+                &spec.selector.clone().unwrap_or_default(),
+                &pod_labels(&deployment)
+            ),
+            "{install}: the Service does not select Cairn's pods"
+        );
+        let ports = spec.ports.unwrap_or_default();
+        // Each Service port, with the container port its target resolves to.
+        let reached: BTreeMap<String, (i32, String, i32)> = ports
+            .iter()
+            .map(|p| {
+                let protocol = p.protocol.clone().unwrap_or_else(|| "TCP".to_string());
+                let target = p.target_port.clone().unwrap_or(IntOrString::Int(p.port));
+                let target = port_number(c, &target);
+                let declared = declared_ports(c).contains(&(target, protocol.clone()));
+                assert!(
+                    declared,
+                    "{install}: Service port {p:?} targets an undeclared port"
+                );
+                (
+                    p.name.clone().unwrap_or_default(),
+                    (p.port, protocol, target),
+                )
+            })
+            .collect();
+        let dns = i32::from(*corefile.dns_ports.iter().next().expect("a DNS listener"));
+        let metrics = i32::from(corefile.metrics.port());
+        // kubeadm's port names: dashboards and ServiceMonitors select `metrics` by name.
+        let expected: BTreeMap<String, (i32, String, i32)> = [
+            ("dns", (dns, "UDP", dns)),
+            ("dns-tcp", (dns, "TCP", dns)),
+            ("metrics", (metrics, "TCP", metrics)),
+        ]
+        .into_iter()
+        .map(|(n, (p, proto, t))| (n.to_string(), (p, proto.to_string(), t)))
+        .collect();
+        assert_eq!(
+            reached, expected,
+            "{install}: Service ports vs the Corefile"
+        );
+        assert_eq!(dns, 53, "{install}: cluster DNS must answer on port 53");
+    }
+}
+
+#[test]
+fn cluster_role_grants_exactly_what_cairn_watches() {
+    for install in INSTALLS {
+        let (rendered, deployment, configmaps) = cairn_install(install);
+        let corefile = cairn_spec(install, &deployment, &configmaps);
+        let role: ClusterRole = rendered.one();
+        let needed = required_grants(&corefile.kubernetes_blocks());
+        let grants = granted(&role);
+        let extra: Vec<_> = grants.difference(&needed).collect();
+        let missing: Vec<_> = needed.difference(&grants).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{install}: ClusterRole {} does not match what Cairn watches for its Corefile; \
+             grants beyond it: {extra:?}; missing: {missing:?}",
+            role.metadata.name.as_deref().unwrap_or("(unnamed)")
+        );
+
+        // ... and it is Cairn's pods that get it.
+        let account: ServiceAccount = rendered.one();
+        let binding: ClusterRoleBinding = rendered.one();
+        let pod_account = pod_spec(&deployment).service_account_name.clone();
+        assert_eq!(
+            pod_account, account.metadata.name,
+            "{install}: service account"
+        );
+        assert_eq!(binding.role_ref.kind, "ClusterRole");
+        assert_eq!(Some(&binding.role_ref.name), role.metadata.name.as_ref());
+        let bound = binding.subjects.iter().flatten().any(|s| {
+            s.kind == "ServiceAccount"
+                && Some(&s.name) == account.metadata.name.as_ref()
+                && s.namespace == deployment.metadata.namespace
+        });
+        assert!(
+            bound,
+            "{install}: the binding does not name Cairn's service account"
+        );
+    }
+}
+
+#[test]
+fn required_grants_follow_the_kubernetes_block() {
+    // The comparison above is only as good as this derivation: it must react to the options
+    // that change what Cairn watches.
+    let resources = |options: &str| -> BTreeSet<(String, String)> {
+        let text = format!(".:53 {{\n    kubernetes cluster.local {{\n{options}\n    }}\n}}\n");
+        let config = parse_corefile_with(
+            &text,
+            Path::new("/etc/cairn/Corefile"),
+            &|_| None,
+            &PodFiles,
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let blocks: Vec<&KubernetesConfig> = config
+            .servers
+            .iter()
+            .filter_map(|s| s.kubernetes.as_ref())
+            .collect();
+        required_grants(&blocks)
+            .into_iter()
+            .map(|(group, resource, _)| (group, resource))
+            .collect()
+    };
+    let pair = |g: &str, r: &str| (g.to_string(), r.to_string());
+    let with = |extra: &[(String, String)]| -> BTreeSet<(String, String)> {
+        [pair("", "namespaces"), pair("", "services")]
+            .into_iter()
+            .chain(extra.iter().cloned())
+            .collect()
+    };
+    let slices = pair("discovery.k8s.io", "endpointslices");
+    let pods = pair("", "pods");
+    assert_eq!(
+        resources("pods insecure"),
+        with(std::slice::from_ref(&slices))
+    );
+    assert_eq!(resources("pods verified"), with(&[slices, pods.clone()]));
+    assert_eq!(resources("pods verified\n noendpoints"), with(&[pods]));
+}
+
+#[test]
+fn disruption_budget_always_leaves_a_replica_serving() {
+    for install in INSTALLS {
+        let (rendered, deployment, _) = cairn_install(install);
+        let budget: PodDisruptionBudget = rendered.one();
+        let spec = budget.spec.unwrap_or_default();
+        let selector = spec
+            .selector
+            .and_then(|s| s.match_labels)
+            .unwrap_or_default();
+        assert!(
+            selects(&selector, &pod_labels(&deployment)),
+            "{install}: PDB selects no Cairn pod"
+        );
+        let min = match spec.min_available {
+            Some(IntOrString::Int(n)) => n,
+            other => panic!("{install}: minAvailable {other:?}, expected a number"),
+        };
+        let replicas = deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .unwrap_or(1);
+        assert!(min >= 1, "{install}: a drain could evict every replica");
+        assert!(
+            min < replicas,
+            "{install}: minAvailable {min} of {replicas} blocks every drain"
+        );
+    }
+}
+
+#[test]
+fn snapshot_volume_is_one_cairn_can_write() {
+    for install in INSTALLS {
+        let (_, deployment, configmaps) = cairn_install(install);
+        let corefile = cairn_spec(install, &deployment, &configmaps);
+        let spec = pod_spec(&deployment);
+        let snapshot = corefile
+            .kubernetes_blocks()
+            .iter()
+            .find_map(|b| b.snapshot.clone())
+            .unwrap_or_else(|| panic!("{install}: the shipped Corefile keeps no snapshot"));
+        let dir = snapshot.parent().expect("a snapshot path with a directory");
+        let mount = mount_holding(container(spec, "cairn"), dir).expect("checked by check_pod");
+        let volume = spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == mount.name)
+            .unwrap_or_else(|| panic!("{install}: mount `{}` names no volume", mount.name));
+        let pod_security = spec.security_context.clone().unwrap_or_default();
+        let (uid, gid) = (pod_security.run_as_user, pod_security.run_as_group);
+        match (&volume.empty_dir, &volume.host_path) {
+            // An emptyDir is world-writable: any uid writes there.
+            (Some(_), None) => {}
+            (None, Some(host)) => {
+                assert_eq!(
+                    host.type_.as_deref(),
+                    Some("DirectoryOrCreate"),
+                    "{install}"
+                );
+                // kubelet creates the directory as root 0755: something must hand it to Cairn.
+                let handover = format!(
+                    "chown {}:{} {}",
+                    uid.expect("runAsUser"),
+                    gid.expect("runAsGroup"),
+                    dir.display()
+                );
+                let owner = spec.init_containers.iter().flatten().find(|c| {
+                    c.command
+                        .iter()
+                        .flatten()
+                        .any(|word| word.contains(&handover))
+                        && mount_holding(c, dir).is_some_and(|m| m.name == volume.name)
+                });
+                assert!(
+                    owner.is_some(),
+                    "{install}: no init container runs `{handover}`"
+                );
+            }
+            other => {
+                panic!("{install}: snapshot volume is neither emptyDir nor hostPath: {other:?}")
+            }
+        }
+    }
+}
+
+/// `kubectl patch --local` of the distribution's CoreDNS Deployment with the swap patch.
+fn swap(distribution: &str, patch: &Path, output: &str) -> String {
+    let fixture = format!("tests/fixtures/deploy/coredns-{distribution}.yaml");
+    let patch = patch.to_string_lossy();
+    kubectl(&[
+        "patch",
+        "--local",
+        "-f",
+        &fixture,
+        "--type",
+        "strategic",
+        "--patch-file",
+        &patch,
+        "-o",
+        output,
+    ])
+}
+
+/// The distribution's CoreDNS Deployment as kubectl reads it (defaults as in the swap's output).
+fn original(distribution: &str) -> Value {
+    let fixture = format!("tests/fixtures/deploy/coredns-{distribution}.yaml");
+    let text = kubectl(&[
+        "patch", "--local", "-f", &fixture, "--type", "merge", "-p", "{}", "-o", "json",
+    ]);
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn swap_patch_turns_each_distributions_coredns_into_cairn() {
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("swap-patch.yaml");
+    std::fs::write(&patch, render(SWAP)).unwrap();
+    let (_, cairn, _) = cairn_install("deploy/overlays/fresh-install");
+    let cairn_image = container(pod_spec(&cairn), "cairn").image.clone();
+
+    for distribution in DISTRIBUTIONS {
+        let origin = format!("swap-coredns on {distribution}'s CoreDNS");
+        let before = original(distribution);
+        let after: Value = serde_json::from_str(&swap(distribution, &patch, "json")).unwrap();
+        let swapped: Deployment = typed(&after);
+
+        // Still CoreDNS's Deployment to everything around it.
+        for pointer in [
+            "/metadata/name",
+            "/metadata/namespace",
+            "/metadata/labels",
+            "/spec/selector",
+            "/spec/replicas",
+            "/spec/template/metadata",
+            "/spec/template/spec/serviceAccountName",
+            "/spec/template/spec/dnsPolicy",
+            "/spec/template/spec/tolerations",
+            "/spec/template/spec/affinity",
+            "/spec/template/spec/containers/0/name",
+            "/spec/template/spec/containers/0/resources",
+        ] {
+            assert_eq!(
+                after.pointer(pointer),
+                before.pointer(pointer),
+                "{origin}: {pointer} changed"
+            );
+        }
+        let volumes = |d: &Value| -> Vec<Value> {
+            d.pointer("/spec/template/spec/volumes")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let kept: Vec<Value> = volumes(&after)
+            .into_iter()
+            .filter(|v| v["name"] != "cairn-snapshot")
+            .collect();
+        assert_eq!(
+            kept,
+            volumes(&before),
+            "{origin}: CoreDNS's own volumes changed"
+        );
+
+        let spec = pod_spec(&swapped);
+        assert_eq!(
+            container(spec, "coredns").image,
+            cairn_image,
+            "{origin}: the swap runs another image than the fresh install"
+        );
+        // CoreDNS's ConfigMap, with the snapshot line the migration guide has users add.
+        let corefile = std::fs::read_to_string(
+            root().join(format!("tests/fixtures/corefiles/{distribution}.Corefile")),
+        )
+        .unwrap();
+        let corefile = with_kubernetes_option(&corefile, SNAPSHOT_OPTION);
+        let keys =
+            [("Corefile", corefile), ("NodeHosts", String::new())].map(|(k, v)| (k.to_string(), v));
+        let configmaps: ConfigMaps = [("coredns".to_string(), keys.into_iter().collect())]
+            .into_iter()
+            .collect();
+        let parsed = check_pod(&origin, spec, "coredns", &configmaps, Ports::AtLeastServed);
+        assert!(
+            parsed
+                .kubernetes_blocks()
+                .iter()
+                .any(|b| b.snapshot.is_some()),
+            "{origin}: the snapshot option did not reach the kubernetes block"
+        );
+    }
+}
+
+#[test]
+fn swap_rolls_back_to_the_original_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("swap-patch.yaml");
+    std::fs::write(&patch, render(SWAP)).unwrap();
+    for distribution in DISTRIBUTIONS {
+        // What docs/migrate-from-coredns.md saves before the swap (with jq there)...
+        let before = original(distribution);
+        let rollback = json!([
+            {"op": "replace", "path": "/spec/template", "value": before["spec"]["template"]},
+            {"op": "replace", "path": "/spec/strategy", "value": before["spec"]["strategy"]},
+        ]);
+        let rollback_file = dir.path().join(format!("rollback-{distribution}.json"));
+        std::fs::write(&rollback_file, rollback.to_string()).unwrap();
+        // ... applied to the swapped Deployment, as `kubectl patch --type json` would.
+        let swapped_file = dir.path().join(format!("swapped-{distribution}.json"));
+        std::fs::write(&swapped_file, swap(distribution, &patch, "json")).unwrap();
+        let restored = kubectl(&[
+            "patch",
+            "--local",
+            "-f",
+            &swapped_file.to_string_lossy(),
+            "--type",
+            "json",
+            "--patch-file",
+            &rollback_file.to_string_lossy(),
+            "-o",
+            "json",
+        ]);
+        let restored: Value = serde_json::from_str(&restored).unwrap();
+        assert_eq!(
+            restored["spec"], before["spec"],
+            "{distribution}: the rollback does not restore CoreDNS's Deployment"
+        );
+    }
+}
