@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "cairn",
-    version,
+    version = env!("CAIRN_VERSION_LINE"),
     about = "Cluster DNS for Kubernetes that keeps answering when the control plane does not"
 )]
 struct Cli {
