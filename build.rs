@@ -26,8 +26,9 @@ fn main() {
     let revision = non_empty_env("CAIRN_REVISION")
         .or_else(|| git(&["rev-parse", "--short", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_string());
+    // The date of that commit (when git knows it), so an override never gets HEAD's date.
     let date = non_empty_env("CAIRN_COMMIT_DATE")
-        .or_else(|| git(&["log", "-1", "--format=%cs", "HEAD"]))
+        .or_else(|| git(&["log", "-1", "--format=%cs", &revision, "--"]))
         .unwrap_or_else(|| "unknown".to_string());
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     let line = if date == "unknown" {
