@@ -27,11 +27,12 @@ enum Command {
     /// broken hop. Exits 0 when healthy, 1 when a fault is found, 2 when nothing could be
     /// checked.
     Doctor(DoctorArgs),
-    /// Check a Corefile without serving, like `nginx -t`. Every bad server block key and every
-    /// bad directive is printed on stderr as `FILE:LINE: message` (an error in the structure —
-    /// quotes, braces, `import` — is printed alone, as nothing around it can be trusted), and
-    /// the exit code is 1. A valid Corefile prints a one-line summary on stdout and exits 0.
-    /// Exits 2 when the Corefile cannot be read. Nothing is bound or contacted; only the
+    /// Check a Corefile without serving, like `nginx -t`: problems as FILE:LINE on stderr
+    /// (exit 1), else a one-line summary (exit 0); exit 2 when it cannot be read.
+    ///
+    /// Every bad server block key and every bad directive is printed on stderr as
+    /// `FILE:LINE: message`; an error in the structure (quotes, braces, `import`) is printed
+    /// alone, as nothing around it can be trusted. Nothing is bound or contacted; only the
     /// Corefile, the files it imports and the resolv.conf files `forward` names are read.
     Validate(ValidateArgs),
 }
