@@ -65,20 +65,59 @@ pub fn parse_corefile_with(
     env: &dyn Fn(&str) -> Option<String>,
     files: &dyn Files,
 ) -> Result<Config, ConfigError> {
-    let tokens = lexer::lex(text, file, env)?;
-    let tokens = include::expand(&tokens, file, files, env)?;
-    let items = parser::parse(&tokens)?;
+    check_corefile_with(text, file, env, files).map_err(|errors| {
+        errors
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| ConfigError::new(file, 0, "invalid Corefile"))
+    })
+}
+
+/// [`parse_corefile`], reporting every problem it can find rather than the first (never an empty
+/// list). Each bad server block key and each bad directive is reported; an error in the
+/// structure (quotes, braces, `import`) is reported alone, since the blocks cannot be told apart
+/// reliably around it.
+pub fn check_corefile(
+    text: &str,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    check_corefile_with(text, file, env, &RealFiles)
+}
+
+/// [`check_corefile`] reading imported files and resolv.conf files through `files`.
+pub fn check_corefile_with(
+    text: &str,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    files: &dyn Files,
+) -> Result<Config, Vec<ConfigError>> {
+    let tokens = lexer::lex(text, file, env).map_err(|e| vec![e])?;
+    let tokens = include::expand(&tokens, file, files, env).map_err(|e| vec![e])?;
+    let items = parser::parse(&tokens).map_err(|e| vec![e])?;
     let mut servers: Vec<ServerBlock> = Vec::new();
+    let mut errors = Vec::new();
     for item in &items {
         let raw = match item {
             Item::Block(raw) => raw,
-            Item::Directive(d) => return Err(block::not_supported(d)),
+            Item::Directive(d) => {
+                errors.push(block::not_supported(d));
+                continue;
+            }
         };
-        let server = block::interpret(raw, files)?;
-        check_overlap(&servers, &server)?;
-        servers.push(server);
+        // A block with bad directives still claims its zones: overlaps are reported too.
+        if let Some(server) = block::interpret(raw, files, &mut errors) {
+            if let Err(e) = check_overlap(&servers, &server) {
+                errors.push(e);
+            }
+            servers.push(server);
+        }
     }
-    Ok(Config { servers })
+    if errors.is_empty() {
+        Ok(Config { servers })
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads and parses the Corefile at `path` with the process environment.
@@ -131,8 +170,12 @@ pub fn default_config(listen: SocketAddr, zone: &str) -> Config {
         }],
         location.clone(),
     );
+    if !bind.is_empty() {
+        block.plugins.push("bind".to_string());
+    }
     block.bind = bind;
     block.kubernetes = Some(KubernetesConfig::with_zones(zones, location));
+    block.plugins.push("kubernetes".to_string());
     Config {
         servers: vec![block],
     }

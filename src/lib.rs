@@ -4,7 +4,7 @@
 //! immutable index is built from it and swapped in atomically (`cluster::index`), and listeners
 //! (`server`) answer queries from the current index using the wire helpers in `dns`.
 //! Configuration is a CoreDNS Corefile (`config`). `doctor` checks a cluster's DNS path from
-//! the outside (`cairn doctor`).
+//! the outside (`cairn doctor`); `validate` checks a Corefile without serving (`cairn validate`).
 
 pub mod cache;
 pub mod cluster;
@@ -20,3 +20,4 @@ pub mod server;
 pub mod snapshot;
 pub mod source;
 pub mod status;
+pub mod validate;

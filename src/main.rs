@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "cairn",
-    version,
+    version = env!("CAIRN_VERSION_LINE"),
     about = "Cluster DNS for Kubernetes that keeps answering when the control plane does not"
 )]
 struct Cli {
@@ -26,6 +26,22 @@ enum Command {
     /// broken hop. Exits 0 when healthy, 1 when a fault is found, 2 when nothing could be
     /// checked.
     Doctor(DoctorArgs),
+    /// Check a Corefile without serving, like `nginx -t`: problems as FILE:LINE on stderr
+    /// (exit 1), else a one-line summary (exit 0); exit 2 when it cannot be read.
+    ///
+    /// Every bad server block key and every bad directive is printed on stderr as
+    /// `FILE:LINE: message`; an error in the structure (quotes, braces, `import`) is printed
+    /// alone, as nothing around it can be trusted. Nothing is bound or contacted; only the
+    /// Corefile, the files it imports and the resolv.conf files `forward` names are read.
+    Validate(ValidateArgs),
+}
+
+#[derive(clap::Args)]
+struct ValidateArgs {
+    /// The Corefile to check (`{$ENV}` is filled from this process's environment, as `serve`
+    /// does).
+    #[arg(long)]
+    corefile: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -90,13 +106,17 @@ struct ServeArgs {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Validation logs nothing: its stderr is the list of problems and only that.
+    if let Command::Validate(args) = &cli.command {
+        return run_validate(args);
+    }
     // The doctor reports every failure itself; the client libraries' own logs would only
     // clutter its one screen (RUST_LOG still turns them on).
     let default_filter = match cli.command {
         // kube's client logs every failed request at ERROR; Cairn logs each change of an
         // endpoint's state once instead.
         Command::Serve(_) => "info,kube_client::client::builder=off",
-        Command::Doctor(_) => "off",
+        Command::Doctor(_) | Command::Validate(_) => "off",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -109,6 +129,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Doctor(args) => return run_doctor(args),
+        Command::Validate(args) => return run_validate(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -117,6 +138,22 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `cairn validate`: problems on stderr, the summary on stdout, the verdict as the exit code.
+fn run_validate(args: &ValidateArgs) -> std::process::ExitCode {
+    use cairn::validate::Outcome;
+    let outcome = cairn::validate::check(&args.corefile, &|name| std::env::var(name).ok());
+    match &outcome {
+        Outcome::Valid(summary) => println!("{summary}"),
+        Outcome::Invalid(errors) => {
+            for err in errors {
+                eprintln!("{err}");
+            }
+        }
+        Outcome::Unreadable(why) => eprintln!("cairn validate: {why}"),
+    }
+    std::process::ExitCode::from(outcome.exit_code())
 }
 
 /// `cairn doctor`: the report on stdout, the verdict as the exit code (2 when it cannot run).

@@ -19,15 +19,27 @@ use super::zone::parse_key;
 use super::{cache, forward, hosts, kubernetes, listener, log, reload, switches};
 
 /// Interprets a server block; `files` reads the files directives name (`forward`'s resolv.conf).
-pub fn interpret(raw: &RawBlock, files: &dyn Files) -> Result<ServerBlock, ConfigError> {
+/// Every bad key or directive is added to `errors`, in order. The block is returned when its
+/// keys are good, without its bad directives; when a key is bad the directives are not looked
+/// at (their zones would be wrong, and so would the errors about them).
+pub fn interpret(
+    raw: &RawBlock,
+    files: &dyn Files,
+    errors: &mut Vec<ConfigError>,
+) -> Option<ServerBlock> {
+    let before = errors.len();
     let mut zones: Vec<ServerZone> = Vec::new();
     for key in &raw.keys {
-        let (names, port) =
-            parse_key(&key.text).map_err(|m| ConfigError::new(&key.file, key.line, m))?;
-        for zone in names {
-            let sz = ServerZone { zone, port };
+        let names = match parse_key(&key.text) {
+            Ok((names, port)) => names.into_iter().map(move |zone| ServerZone { zone, port }),
+            Err(m) => {
+                errors.push(ConfigError::new(&key.file, key.line, m));
+                continue;
+            }
+        };
+        for sz in names {
             if zones.contains(&sz) {
-                return Err(ConfigError::new(
+                errors.push(ConfigError::new(
                     &key.file,
                     key.line,
                     format!(
@@ -35,9 +47,13 @@ pub fn interpret(raw: &RawBlock, files: &dyn Files) -> Result<ServerBlock, Confi
                         sz.zone, sz.port
                     ),
                 ));
+                break;
             }
             zones.push(sz);
         }
+    }
+    if errors.len() > before {
+        return None;
     }
     let mut block = ServerBlock::new(
         zones,
@@ -56,19 +72,24 @@ pub fn interpret(raw: &RawBlock, files: &dyn Files) -> Result<ServerBlock, Confi
                 } else {
                     format!("{}:{}", first.file.display(), first.line)
                 };
-                return Err(err(
+                errors.push(err(
                     d,
                     format!(
                         "only one `{}` per server block; the first is on {place}",
                         d.name
                     ),
                 ));
+                continue;
             }
             seen.insert(&d.name, d);
         }
-        directive(&mut block, d, files)?;
+        match directive(&mut block, d, files) {
+            Ok(()) if !block.plugins.contains(&d.name) => block.plugins.push(d.name.clone()),
+            Ok(()) => {}
+            Err(e) => errors.push(e),
+        }
     }
-    Ok(block)
+    Some(block)
 }
 
 /// Applies one plugin directive to the block.

@@ -60,6 +60,9 @@ pub struct ServerBlock {
     pub reload: Option<ReloadConfig>,
     /// `loadbalance [round_robin]`: shuffle A/AAAA records in answers.
     pub loadbalance: bool,
+    /// The plugins used, in the order they were written (imports spliced in), each once: for
+    /// reports such as `cairn validate`'s. What runs does not depend on it.
+    pub plugins: Vec<String>,
 }
 
 impl ServerBlock {
@@ -81,6 +84,7 @@ impl ServerBlock {
             loop_detect: false,
             reload: None,
             loadbalance: false,
+            plugins: Vec::new(),
         }
     }
 }

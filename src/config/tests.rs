@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{Config, PodMode, Requirement, ServerZone};
-use super::{default_config, load_corefile, parse_corefile, ConfigError};
+use super::{check_corefile, default_config, load_corefile, parse_corefile, ConfigError};
 
 fn env(name: &str) -> Option<String> {
     match name {
@@ -329,6 +329,51 @@ fn load_corefile_reads_the_file_and_names_it_on_error() {
         "{err}"
     );
     assert!(err.message.contains("cannot read the Corefile"), "{err}");
+}
+
+#[test]
+fn check_reports_every_bad_key_and_directive_in_order() {
+    let check = |text: &str| -> Vec<String> {
+        match check_corefile(text, Path::new("Corefile"), &env) {
+            Ok(config) => panic!("{text:?}: expected errors, got {config:?}"),
+            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+        }
+    };
+    assert_eq!(
+        check(".:53 {\n  whoami\n  kubernetes {\n    ttl 9999\n  }\n  cache 30\n  cache 10\n}\n.:53 {\n}\nexample.org {\n  kubernetes cluster.local\n}\n"),
+        [
+            "Corefile:2: plugin `whoami` is not supported yet",
+            "Corefile:4: invalid `ttl` `9999`: expected an integer from 0 to 3600",
+            "Corefile:7: only one `cache` per server block; the first is on line 6",
+            "Corefile:9: zone `.` on port 53 is already served by the server block on line 1",
+            "Corefile:12: kubernetes zone `cluster.local.` is not within the server block's zones (example.org.): expected one of them or a zone below one",
+        ]
+    );
+    // A bad key: the block's directives are not judged against zones it does not have.
+    assert_eq!(
+        check("a..b other:99999 {\n  kubernetes cluster.local\n}\n"),
+        [
+            "Corefile:1: invalid zone `a..b`: empty label (two dots in a row)",
+            "Corefile:1: invalid port `99999` in `other:99999`: expected a number from 0 to 65535",
+        ]
+    );
+    // A structural error is reported alone: the blocks around it are not judged.
+    assert_eq!(
+        check(".:53 {\n  whoami\n}\n}\n.:54 {\n  whoami\n}\n"),
+        ["Corefile:4: unexpected `}`: no block is open"]
+    );
+}
+
+#[test]
+fn plugins_are_listed_in_the_order_written() {
+    let c = parse(
+        ".:53 {\n  errors\n  bind 127.0.0.1\n  health\n  kubernetes\n  bind ::1\n  loop\n}\n",
+    )
+    .expect("parses");
+    assert_eq!(
+        c.servers[0].plugins,
+        ["errors", "bind", "health", "kubernetes", "loop"]
+    );
 }
 
 #[test]

@@ -1,0 +1,194 @@
+//! `cairn validate`: checks a Corefile the way `serve` would read it, without serving.
+//!
+//! It reads the Corefile and hands it to the parser (`config::check_corefile`), which reads only
+//! what a Corefile names to be read at startup (imported files, the resolv.conf files `forward`
+//! uses) and never opens a socket. Nothing else happens here: no listener is bound, no API
+//! server, kubeconfig, certificate or hosts file is touched. The outcome is every problem the
+//! parser found, or a one-line summary of what would run.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::config::model::{Config, ServerBlock};
+use crate::config::ConfigError;
+
+#[cfg(test)]
+mod tests;
+
+/// What checking a Corefile found.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The Corefile is valid: the one-line summary.
+    Valid(String),
+    /// The Corefile is invalid: every problem found, in order (never empty).
+    Invalid(Vec<ConfigError>),
+    /// The Corefile itself could not be read: why.
+    Unreadable(String),
+}
+
+impl Outcome {
+    /// The process exit code: 0 valid, 1 invalid, 2 unreadable.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Valid(_) => 0,
+            Outcome::Invalid(_) => 1,
+            Outcome::Unreadable(_) => 2,
+        }
+    }
+}
+
+/// Checks the Corefile at `path`; `env` fills `{$NAME}` as it would when serving.
+pub fn check(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Outcome {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return Outcome::Unreadable(format!("cannot read {}: {e}", path.display())),
+    };
+    match crate::config::check_corefile(&text, path, env) {
+        Ok(config) => Outcome::Valid(summary(path, &config)),
+        Err(errors) => Outcome::Invalid(errors),
+    }
+}
+
+/// `PATH: OK — N server blocks: KEYS (PLUGINS); ...`, plugins in the order written, with the
+/// addresses and zones they were read as (defaults filled in, resolv.conf files resolved).
+pub fn summary(path: &Path, config: &Config) -> String {
+    let n = config.servers.len();
+    let blocks: Vec<String> = config.servers.iter().map(block).collect();
+    format!(
+        "{}: OK — {n} server block{}{}{}",
+        path.display(),
+        if n == 1 { "" } else { "s" },
+        if n == 0 { "" } else { ": " },
+        blocks.join("; ")
+    )
+}
+
+fn block(b: &ServerBlock) -> String {
+    let keys: Vec<String> = b
+        .zones
+        .iter()
+        .map(|z| format!("{}:{}", zone(&z.zone), z.port))
+        .collect();
+    let plugins: Vec<String> = b.plugins.iter().map(|name| plugin(b, name)).collect();
+    format!("{} ({})", zone_list(&keys), plugins.join(", "))
+}
+
+/// One plugin as read: its name and what it was configured to do.
+fn plugin(b: &ServerBlock, name: &str) -> String {
+    let detail = match name {
+        "bind" => words(b.bind.iter().map(|ip| ip.to_string())),
+        "kubernetes" => b
+            .kubernetes
+            .as_ref()
+            .map(|k| zones(&k.zones))
+            .unwrap_or_default(),
+        "forward" => b
+            .forward
+            .as_ref()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    zone(&f.from),
+                    words(f.to.iter().map(|a| upstream(*a)))
+                )
+            })
+            .unwrap_or_default(),
+        "cache" => b
+            .cache
+            .as_ref()
+            .map(|c| {
+                let ttl = if c.success.max_ttl == c.denial.max_ttl {
+                    c.success.max_ttl.to_string()
+                } else {
+                    String::new()
+                };
+                let zs = zones(&c.zones);
+                words([ttl, zs].into_iter().filter(|s| !s.is_empty()))
+            })
+            .unwrap_or_default(),
+        "hosts" => b
+            .hosts
+            .as_ref()
+            .map(|h| {
+                let zs = zones(&h.zones);
+                words(
+                    [h.file.display().to_string(), zs]
+                        .into_iter()
+                        .filter(|s| !s.is_empty()),
+                )
+            })
+            .unwrap_or_default(),
+        "health" => b
+            .health
+            .as_ref()
+            .map(|h| {
+                if h.lameduck.is_zero() {
+                    listen(h.addr)
+                } else {
+                    format!("{} lameduck {:?}", listen(h.addr), h.lameduck)
+                }
+            })
+            .unwrap_or_default(),
+        "ready" => b.ready.as_ref().map(|l| listen(l.addr)).unwrap_or_default(),
+        "prometheus" => b
+            .prometheus
+            .as_ref()
+            .map(|l| listen(l.addr))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    if detail.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} {detail}")
+    }
+}
+
+fn words(items: impl IntoIterator<Item = String>) -> String {
+    items.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+/// A zone as people write it: `cluster.local`, and `.` for the root.
+fn zone(z: &str) -> &str {
+    if z == "." {
+        z
+    } else {
+        z.strip_suffix('.').unwrap_or(z)
+    }
+}
+
+fn zones(zs: &[String]) -> String {
+    let shown: Vec<String> = zs.iter().map(|z| zone(z).to_string()).collect();
+    zone_list(&shown)
+}
+
+/// Space-separated, the middle elided when a CIDR expanded to many reverse zones.
+fn zone_list(items: &[String]) -> String {
+    const MAX: usize = 6;
+    if items.len() <= MAX {
+        return items.join(" ");
+    }
+    format!(
+        "{} … and {} more",
+        items[..MAX - 2].join(" "),
+        items.len() - (MAX - 2)
+    )
+}
+
+/// A listener address: `:PORT` for every address, else `IP:PORT`.
+fn listen(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!(":{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+/// An upstream: the bare IP on port 53.
+fn upstream(addr: SocketAddr) -> String {
+    if addr.port() == 53 {
+        addr.ip().to_string()
+    } else {
+        addr.to_string()
+    }
+}
