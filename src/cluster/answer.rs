@@ -478,16 +478,25 @@ impl Index {
                 RData::PTR(PTR(self.target(labels.into_iter(), zone))),
             )
         };
-        let answers: Vec<Record> = match entry.services.first() {
-            Some((ns, svc)) => vec![ptr(vec![svc, ns, "svc"])],
-            None => entry
-                .endpoints
-                .iter()
-                .map(|(ep, ns, svc)| {
-                    let ep = endpoint_name(ep.as_ref(), ip);
-                    ptr(vec![&ep, svc, ns, "svc"])
-                })
-                .collect(),
+        let answers: Vec<Record> = match entry.owners(ip).next() {
+            Some(svc) => vec![ptr(vec![&svc.name, &svc.namespace, "svc"])],
+            None => {
+                let mut answers = Vec::new();
+                for svc in entry.with_endpoints(ip) {
+                    // Each endpoint name once, in name order.
+                    let mut names: Vec<_> = svc
+                        .endpoints()
+                        .filter(|ep| ep.ip == ip)
+                        .map(|ep| endpoint_name(ep.label.as_ref(), ip))
+                        .collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    for name in names {
+                        answers.push(ptr(vec![&name, &svc.name, &svc.namespace, "svc"]));
+                    }
+                }
+                answers
+            }
         };
         if answers.is_empty() {
             NxDomain

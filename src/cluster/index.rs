@@ -90,26 +90,45 @@ pub fn endpoint_name(label: Option<&Arc<str>>, ip: IpAddr) -> std::borrow::Cow<'
 }
 
 impl ServiceEntry {
+    /// `ip` is one of this service's ClusterIPs.
+    pub fn has_cluster_ip(&self, ip: IpAddr) -> bool {
+        matches!(&self.kind, EntryKind::ClusterIp(ips) if ips.contains(&ip))
+    }
+
     /// Every ready endpoint address, across slices.
     pub fn endpoints(&self) -> impl Iterator<Item = &EndpointAddr> {
         self.groups.iter().flat_map(|g| g.endpoints.iter())
     }
 }
 
-/// (stored endpoint label, namespace, service): an endpoint a reverse name points at.
-pub type ReverseEndpoint = (Option<Arc<str>>, Arc<str>, Arc<str>);
-
-/// What a reverse name can point at: ClusterIP owners win over endpoints.
+/// Every service a reverse name can point at: the services with this ClusterIP first (in
+/// (namespace, name) order; the first one's PTR wins), then the services with an endpoint at
+/// this address (each answers a PTR per endpoint name, found in the service's own entry).
 ///
-/// Boxed slices, not `Vec`s: there is one entry per address in the cluster (110k at 10k
-/// Services / 100k endpoints), nearly all holding one item, and a `Vec`'s first push reserves
-/// room for four — that alone cost ~15 MiB. Edits rebuild the slice at its exact size.
+/// One shared pointer per service, in a boxed slice: there is one entry per address in the
+/// cluster (110k at 10k Services / 100k endpoints), nearly all with one service, so each costs
+/// a map slot and one small allocation. (Copies of the names here, in `Vec`s that reserve room
+/// for four on their first push, cost ~30 MiB at that size.)
 #[derive(Clone, Debug, Default)]
 pub struct ReverseEntry {
-    /// (namespace, service) of ClusterIP services with this IP, in name order.
-    pub services: Box<[(Arc<str>, Arc<str>)]>,
-    /// (stored endpoint label, namespace, service) of endpoints with this IP, de-duplicated.
-    pub endpoints: Box<[ReverseEndpoint]>,
+    pub services: Box<[Arc<ServiceEntry>]>,
+}
+
+impl ReverseEntry {
+    /// The services with `ip` as a ClusterIP, in name order.
+    pub fn owners(&self, ip: IpAddr) -> impl Iterator<Item = &Arc<ServiceEntry>> {
+        self.services.iter().filter(move |s| s.has_cluster_ip(ip))
+    }
+
+    /// The services with an endpoint at `ip`, in name order.
+    pub fn with_endpoints(&self, ip: IpAddr) -> impl Iterator<Item = &Arc<ServiceEntry>> {
+        self.services.iter().filter(move |s| !s.has_cluster_ip(ip))
+    }
+}
+
+/// Where `svc` sorts in the reverse entry of `ip`.
+fn reverse_order(svc: &ServiceEntry, ip: IpAddr) -> (bool, &str, &str) {
+    (!svc.has_cluster_ip(ip), &svc.namespace, &svc.name)
 }
 
 /// `slice` with `item` inserted at `at`, allocated at its exact size.
@@ -260,8 +279,9 @@ impl Index {
             let Some(ns) = namespaces.get_mut(&*svc.namespace) else {
                 continue;
             };
+            let svc = Arc::new(svc);
             add_reverse(&mut reverse, &svc);
-            ns.services.insert(svc.name.clone(), Arc::new(svc));
+            ns.services.insert(svc.name.clone(), svc);
         }
 
         let mut pod_ips = Shards::default();
@@ -359,10 +379,11 @@ impl Index {
         };
         let own = slices_of(state, &key.0, &key.1);
         if let Some((entry, true)) = service_entry(svc, &own, config) {
+            let entry = Arc::new(entry);
             add_reverse(&mut self.reverse, &entry);
             Arc::make_mut(namespace)
                 .services
-                .insert(entry.name.clone(), Arc::new(entry));
+                .insert(entry.name.clone(), entry);
         }
     }
 }
@@ -386,53 +407,42 @@ fn pod_is_live(p: &Pod) -> bool {
         )
 }
 
-/// Adds what `svc` contributes to the reverse map: its ClusterIPs (service owners kept in name
-/// order, the first wins) and its endpoints (kept sorted).
-fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
-    let owner = (svc.namespace.clone(), svc.name.clone());
-    if let EntryKind::ClusterIp(ips) = &svc.kind {
-        for ip in ips {
-            let r = reverse.shard_mut(ip).entry(*ip).or_default();
-            if let Err(at) = r.services.binary_search(&owner) {
-                r.services = inserted(&r.services, at, owner.clone());
-            }
-        }
-    }
-    for ep in svc.endpoints() {
-        let r = reverse.shard_mut(&ep.ip).entry(ep.ip).or_default();
-        let item = (ep.label.clone(), svc.namespace.clone(), svc.name.clone());
+/// Adds `svc` to the reverse entry of each of its ClusterIPs and endpoint addresses.
+fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &Arc<ServiceEntry>) {
+    for ip in reverse_ips(svc) {
+        let r = reverse.shard_mut(&ip).entry(ip).or_default();
+        let key = reverse_order(svc, ip);
         if let Err(at) = r
-            .endpoints
-            .binary_search_by(|e| reverse_order(e).cmp(&reverse_order(&item)))
+            .services
+            .binary_search_by(|s| reverse_order(s, ip).cmp(&key))
         {
-            r.endpoints = inserted(&r.endpoints, at, item);
+            r.services = inserted(&r.services, at, svc.clone());
         }
     }
 }
 
-/// Endpoint PTRs sort by (namespace, service, endpoint name).
-fn reverse_order(e: &ReverseEndpoint) -> (&str, &str, &str) {
-    (&e.1, &e.2, e.0.as_deref().unwrap_or(""))
-}
-
-fn remove_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
+/// The addresses a service appears under in the reverse map, each once.
+fn reverse_ips(svc: &ServiceEntry) -> Vec<IpAddr> {
     let mut ips: Vec<IpAddr> = svc.endpoints().map(|ep| ep.ip).collect();
     if let EntryKind::ClusterIp(cluster_ips) = &svc.kind {
         ips.extend(cluster_ips);
     }
-    for ip in ips {
+    ips.sort_unstable();
+    ips.dedup();
+    ips
+}
+
+fn remove_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry) {
+    for ip in reverse_ips(svc) {
         if reverse.get(&ip).is_none() {
             continue;
         }
         let shard = reverse.shard_mut(&ip);
         if let Some(r) = shard.get_mut(&ip) {
-            r.services = retained(&r.services, |(ns, name)| {
-                !(*ns == svc.namespace && *name == svc.name)
+            r.services = retained(&r.services, |s| {
+                !(s.namespace == svc.namespace && s.name == svc.name)
             });
-            r.endpoints = retained(&r.endpoints, |(_, ns, name)| {
-                !(*ns == svc.namespace && *name == svc.name)
-            });
-            if r.services.is_empty() && r.endpoints.is_empty() {
+            if r.services.is_empty() {
                 shard.remove(&ip);
             }
         }
