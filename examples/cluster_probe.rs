@@ -74,7 +74,15 @@ fn main() {
         .and_then(|i| args.get(i + 1));
 
     let (base, base_blocks) = live();
-    let state = cairn::cluster::synthetic::cluster(services, per_service, 100);
+    let mut state = cairn::cluster::synthetic::cluster(services, per_service, 100);
+    // As the API source keeps it: pod names only for `endpoint_pod_names` (`--pod-names`).
+    if !args.iter().any(|a| a == "--pod-names") {
+        for slice in state.endpoint_slices.values_mut() {
+            for ep in &mut slice.endpoints {
+                ep.target_pod = None;
+            }
+        }
+    }
     let (after_state, state_blocks) = live();
     // `--forward-only`: no reverse zones, to see what PTR answers cost.
     let zones = if args.iter().any(|a| a == "--forward-only") {

@@ -97,7 +97,9 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
         },
         label_selector: single.and_then(|k| selector(k.namespace_labels.as_ref())),
         field_selector: None,
+        keep_pod_names: false,
     }];
+    let keep_pod_names = blocks.iter().any(|k| k.endpoint_pod_names);
     let mut namespaced = |kind: Kind, labels: Option<String>, fields: Option<&str>| {
         for ns in &namespaces {
             specs.push(WatchSpec {
@@ -107,6 +109,7 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
                 },
                 label_selector: labels.clone(),
                 field_selector: fields.map(str::to_string),
+                keep_pod_names,
             });
         }
     };

@@ -74,3 +74,16 @@ fn several_blocks_share_unfiltered_watches() {
         ]
     );
 }
+
+#[test]
+fn pod_names_are_kept_only_when_a_block_names_endpoints_after_pods() {
+    let plain = block(|_| {});
+    assert!(watch_specs(&[&plain]).iter().all(|s| !s.keep_pod_names));
+    let named = block(|k| k.endpoint_pod_names = true);
+    let specs = watch_specs(&[&plain, &named]);
+    let slices: Vec<_> = specs
+        .iter()
+        .filter(|s| s.scope.kind == change::Kind::EndpointSlice)
+        .collect();
+    assert!(!slices.is_empty() && slices.iter().all(|s| s.keep_pod_names));
+}

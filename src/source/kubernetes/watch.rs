@@ -35,6 +35,9 @@ pub struct WatchSpec {
     pub scope: Scope,
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
+    /// Keep endpoints' pod names (`targetRef`): only `endpoint_pod_names` uses them, and at
+    /// 100k endpoints they cost ~5 MiB. A change of the option needs a restart anyway.
+    pub keep_pod_names: bool,
 }
 
 /// Runs the watch described by `spec` until the receiver goes away.
@@ -56,8 +59,16 @@ pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<A
         }
         Kind::EndpointSlice => {
             let api = scoped::<discovery::EndpointSlice>(client, &spec.scope);
-            pump(api, spec, epoch, tx, |o| {
-                convert::endpoint_slice(o).map(Object::EndpointSlice)
+            let keep_pod_names = spec.keep_pod_names;
+            pump(api, spec, epoch, tx, move |o| {
+                convert::endpoint_slice(o).map(|mut slice| {
+                    if !keep_pod_names {
+                        for ep in &mut slice.endpoints {
+                            ep.target_pod = None;
+                        }
+                    }
+                    Object::EndpointSlice(slice)
+                })
             })
             .await
         }
