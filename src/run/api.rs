@@ -55,6 +55,15 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     if is_restored && first.require_fresh {
         prepared.hold_readiness();
     }
+    let publisher = prepared.publisher().clone();
+    let board = prepared.status_board().clone();
+    // With a restored snapshot there is something correct to serve already: answer before
+    // anything touches the API (building its clients alone can take a while).
+    let stage = if is_restored {
+        Stage::Listening(prepared.listen()?)
+    } else {
+        Stage::Prepared(prepared)
+    };
     let base = kubernetes::client::config(&first)
         .await
         .with_context(|| format!("kubernetes block at {}", first.location))?;
@@ -75,13 +84,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
         }) as Box<dyn kubernetes::Keeper>
     });
     let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
-    let source = kubernetes::start(
-        &failover,
-        specs,
-        prepared.publisher().clone(),
-        restored,
-        keeper,
-    );
+    let source = kubernetes::start(&failover, specs, publisher, restored, keeper);
     let mut status = source.status.clone();
     if !is_restored {
         let synced = tokio::time::timeout(first.startup_timeout, status.wait_for(|s| s.synced))
@@ -94,8 +97,10 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
             );
         }
     }
-    let board = prepared.status_board().clone();
-    let server = prepared.listen()?;
+    let server = match stage {
+        Stage::Listening(server) => server,
+        Stage::Prepared(prepared) => prepared.listen()?,
+    };
     let programming = status.borrow().programming.clone();
     server
         .metrics()
@@ -131,6 +136,12 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
         source: Some(source),
         snapshot: kept,
     })
+}
+
+/// Listening already (restored), or waiting for the first list.
+enum Stage {
+    Prepared(crate::server::Prepared),
+    Listening(crate::server::RunningServer),
 }
 
 /// What was found at the snapshot path at start-up.
