@@ -105,13 +105,13 @@ impl ServiceEntry {
 /// (namespace, name) order; the first one's PTR wins), then the services with an endpoint at
 /// this address (each answers a PTR per endpoint name, found in the service's own entry).
 ///
-/// One shared pointer per service, in a boxed slice: there is one entry per address in the
+/// One shared pointer per service, the first inline: there is one entry per address in the
 /// cluster (110k at 10k Services / 100k endpoints), nearly all with one service, so each costs
-/// a map slot and one small allocation. (Copies of the names here, in `Vec`s that reserve room
-/// for four on their first push, cost ~30 MiB at that size.)
+/// just its map slot. (Copies of the names here, in `Vec`s that reserve room for four on their
+/// first push, cost ~30 MiB at that size.)
 #[derive(Clone, Debug, Default)]
 pub struct ReverseEntry {
-    pub services: Box<[Arc<ServiceEntry>]>,
+    pub services: smallvec::SmallVec<[Arc<ServiceEntry>; 1]>,
 }
 
 impl ReverseEntry {
@@ -129,20 +129,6 @@ impl ReverseEntry {
 /// Where `svc` sorts in the reverse entry of `ip`.
 fn reverse_order(svc: &ServiceEntry, ip: IpAddr) -> (bool, &str, &str) {
     (!svc.has_cluster_ip(ip), &svc.namespace, &svc.name)
-}
-
-/// `slice` with `item` inserted at `at`, allocated at its exact size.
-fn inserted<T: Clone>(slice: &[T], at: usize, item: T) -> Box<[T]> {
-    let mut v = Vec::with_capacity(slice.len() + 1);
-    v.extend_from_slice(&slice[..at]);
-    v.push(item);
-    v.extend_from_slice(&slice[at..]);
-    v.into_boxed_slice()
-}
-
-/// The items of `slice` that `keep` keeps, at their exact size.
-fn retained<T: Clone>(slice: &[T], keep: impl Fn(&T) -> bool) -> Box<[T]> {
-    slice.iter().filter(|t| keep(t)).cloned().collect()
 }
 
 /// An apex NS record: target labels below the zone, and its glue addresses.
@@ -416,7 +402,7 @@ fn add_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &Arc<ServiceEntr
             .services
             .binary_search_by(|s| reverse_order(s, ip).cmp(&key))
         {
-            r.services = inserted(&r.services, at, svc.clone());
+            r.services.insert(at, svc.clone());
         }
     }
 }
@@ -439,9 +425,9 @@ fn remove_reverse(reverse: &mut Shards<IpAddr, ReverseEntry>, svc: &ServiceEntry
         }
         let shard = reverse.shard_mut(&ip);
         if let Some(r) = shard.get_mut(&ip) {
-            r.services = retained(&r.services, |s| {
-                !(s.namespace == svc.namespace && s.name == svc.name)
-            });
+            r.services
+                .retain(|s| !(s.namespace == svc.namespace && s.name == svc.name));
+            r.services.shrink_to_fit();
             if r.services.is_empty() {
                 shard.remove(&ip);
             }

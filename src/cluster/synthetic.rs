@@ -50,10 +50,10 @@ pub fn cluster(services: usize, per_service: usize, namespaces: usize) -> Cluste
                 let host = (i * per_service + j) as u32;
                 let [_, x, y, z] = host.to_be_bytes();
                 Endpoint {
-                    addresses: vec![IpAddr::from([10, 128 + (x & 0x3f), y, z])],
+                    addresses: smallvec::smallvec![IpAddr::from([10, 128 + (x & 0x3f), y, z])],
                     hostname: None,
                     ready: true,
-                    target_pod: Some(format!("{name}-7d9f8b6c5-{j:05x}")),
+                    target_pod: Some(format!("{name}-7d9f8b6c5-{j:05x}").into()),
                 }
             })
             .collect();

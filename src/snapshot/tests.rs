@@ -87,7 +87,7 @@ fn varied_state() -> ClusterState {
     );
 
     let endpoint = |addr: &str, hostname: Option<&str>, ready: bool, pod: Option<&str>| Endpoint {
-        addresses: vec![ip(addr)],
+        addresses: smallvec::smallvec![ip(addr)],
         hostname: hostname.map(Into::into),
         ready,
         target_pod: pod.map(Into::into),
@@ -121,7 +121,7 @@ fn varied_state() -> ClusterState {
             Some("web"),
             AddressType::IPv4,
             vec![Endpoint {
-                addresses: vec![ip("10.244.3.3")],
+                addresses: smallvec::smallvec![ip("10.244.3.3")],
                 hostname: None,
                 ready: true,
                 target_pod: None,
@@ -210,10 +210,10 @@ fn large_state(services: usize, per_slice: usize) -> ClusterState {
         );
         let endpoints = (0..per_slice)
             .map(|j| Endpoint {
-                addresses: vec![IpAddr::from([10, 244, a, b.wrapping_add(j as u8)])],
+                addresses: smallvec::smallvec![IpAddr::from([10, 244, a, b.wrapping_add(j as u8)])],
                 hostname: None,
                 ready: true,
-                target_pod: Some(format!("{name}-7d9f8b6c5-{j:05x}")),
+                target_pod: Some(format!("{name}-7d9f8b6c5-{j:05x}").into()),
             })
             .collect();
         let slice = format!("{name}-x7k2p");
@@ -275,7 +275,7 @@ fn encoding_is_pinned_to_the_format_version() {
             service: Some("db".into()),
             address_type: AddressType::IPv6,
             endpoints: vec![Endpoint {
-                addresses: vec![ip("::1")],
+                addresses: smallvec::smallvec![ip("::1")],
                 hostname: Some("h".into()),
                 ready: true,
                 target_pod: None,

@@ -293,7 +293,7 @@ fn endpoint(
     index: usize,
     e: &discovery::Endpoint,
 ) -> Result<Endpoint, ConvertError> {
-    let mut addresses = Vec::with_capacity(e.addresses.len());
+    let mut addresses = crate::cluster::model::Addresses::with_capacity(e.addresses.len());
     if address_type != AddressType::Fqdn {
         for (j, text) in e.addresses.iter().enumerate() {
             let field = format!("endpoints[{index}].addresses[{j}]");
@@ -312,10 +312,11 @@ fn endpoint(
         .target_ref
         .as_ref()
         .filter(|r| r.kind.as_deref() == Some("Pod"))
-        .and_then(|r| r.name.clone());
+        .and_then(|r| r.name.as_deref())
+        .map(Into::into);
     Ok(Endpoint {
         addresses,
-        hostname: e.hostname.clone(),
+        hostname: e.hostname.as_deref().map(Into::into),
         ready: e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true),
         target_pod,
     })

@@ -64,14 +64,14 @@ fn random_change(rng: &mut Rng) -> Change {
         35..=64 => {
             let endpoints = (0..rng.below(3))
                 .map(|_| Endpoint {
-                    addresses: vec![if rng.chance(5) {
+                    addresses: smallvec::smallvec![if rng.chance(5) {
                         OWN_IP.parse().unwrap()
                     } else {
                         ip(rng, "10.244.1")
                     }],
-                    hostname: rng.chance(40).then(|| format!("h{}", rng.below(3))),
+                    hostname: rng.chance(40).then(|| format!("h{}", rng.below(3)).into()),
                     ready: rng.chance(80),
-                    target_pod: Some(format!("pod-{}", rng.below(5))),
+                    target_pod: Some(format!("pod-{}", rng.below(5)).into()),
                 })
                 .collect();
             Change::Applied(Object::EndpointSlice(EndpointSlice {

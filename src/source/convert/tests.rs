@@ -176,7 +176,7 @@ fn endpoint_slice_fields() {
     assert_eq!(
         got.endpoints[0],
         Endpoint {
-            addresses: vec![ip("10.1.0.1")],
+            addresses: smallvec::smallvec![ip("10.1.0.1")],
             hostname: Some("web-0".into()),
             ready: true,
             target_pod: Some("web-0".into()),
