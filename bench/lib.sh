@@ -1,5 +1,7 @@
 # Shared helpers of the bench scripts; source it after setting `bench_name`.
 # shellcheck shell=bash
+# Globals set by the sourcing script: bench_name; out, duration and perf_args for dnsperf_round.
+# shellcheck disable=SC2154
 
 log() { printf '[%s] %s\n' "$bench_name" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
