@@ -400,9 +400,10 @@ impl Cairn {
             .lines()
             .map_while(Result::ok)
             .filter_map(|line| {
-                let value = line
-                    .split("programming=")
-                    .nth(1)?
+                // `published slowest=...` now; `programming=...` in earlier versions.
+                let value = ["published slowest=", "programming="]
+                    .iter()
+                    .find_map(|key| line.split(key).nth(1))?
                     .split_whitespace()
                     .next()?;
                 parse_duration_ms(value)
