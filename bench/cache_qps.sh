@@ -98,6 +98,7 @@ port_free "$cairn_port" || die "port $cairn_port is in use (set CAIRN_PORT)"
 cores=$(nproc)
 log "cores: $cores; names: $names; rounds: $rounds x ${duration}s; clients: $clients"
 warn_if_loaded
+load_start=$(load_average)
 
 # --- build, data -----------------------------------------------------------------------------
 cairn="$repo/target/release/cairn"
@@ -340,9 +341,11 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 # --- report ----------------------------------------------------------------------------------
-python3 - "$results" "$names" "$cores" "${diffs:-0}" <<'EOF' | tee "$out/summary.txt"
+python3 - "$results" "$names" "$cores" "${diffs:-0}" "$load_start" "$(load_average)" <<'EOF' \
+    | tee "$out/summary.txt"
 import statistics, sys
 path, names, cores, diffs = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+load0, load1 = sys.argv[5], sys.argv[6]
 rows = [l.rstrip("\n").split("\t") for l in open(path)][1:]
 print(f"cache-hit QPS, {names + 2 * max(1, names // 10)} cached answers, "
       f"{cores} cores shared by both servers and dnsperf")
@@ -364,5 +367,14 @@ if any(int(u) for *_, u in rows):
     print("note: some rounds reached the upstream (column 'upstream'): not purely cache hits")
 if diffs:
     print(f"note: answers differ between the servers ({diffs} lines, see compare.txt)")
+# One machine-readable line (bench/all.sh reads it).
+fields = [f"bench=cache_qps names={names}", f"rounds={len({r for _, r, _, _ in rows})}"]
+fields += [f"{s}_qps={med[s]:.0f}" for s in names_]
+if len(names_) == 2:
+    fields += [f"ratio={med['cairn'] / med['unbound']:.3f}",
+               f"round_ratio_median={statistics.median(per):.3f}"]
+fields += [f"upstream={sum(int(u) for *_, u in rows)}", f"diffs={diffs}",
+           f"load_start={load0}", f"load_end={load1}"]
+print("RESULT " + " ".join(fields))
 EOF
 log "raw output in $out"

@@ -93,6 +93,7 @@ port_free "$cairn_port" || die "port $cairn_port is in use (set CAIRN_PORT)"
 cores=$(nproc)
 log "cores: $cores; services: $services; rounds: $rounds x ${duration}s; clients: $clients"
 warn_if_loaded
+load_start=$(load_average)
 
 # --- build, data -----------------------------------------------------------------------------
 cairn="$repo/target/release/cairn"
@@ -182,19 +183,6 @@ perf_args=(-d "$work/data/queries.txt" -c "$clients" -T 1 -l "$duration" -q "$ou
 [[ -n $max_qps ]] && perf_args+=(-Q "$max_qps")
 printf '%s\n' "dnsperf ${perf_args[*]}" >"$out/dnsperf-args.txt"
 
-run_perf() {  # server port round -> prints qps
-    local name=$1 port=$2 round=$3 file qps lost load
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    file="$out/dnsperf-$name-$round.txt"
-    timeout $((duration + 30)) dnsperf -s 127.0.0.1 -p "$port" "${perf_args[@]}" >"$file" 2>&1 \
-        || die "dnsperf against $name failed (see $file)"
-    qps=$(awk '/Queries per second:/ { print $4 }' "$file")
-    [[ -n $qps ]] || die "no 'Queries per second' in $file"
-    lost=$(awk '/Queries lost:/ { print $3 }' "$file")
-    log "round $round $name: $qps qps (lost $lost; 1-min load average before: $load)"
-    echo "$qps"
-}
-
 results="$out/results.tsv"
 printf 'server\tround\tqps\n' >"$results"
 for ((r = 1; r <= rounds; r++)); do
@@ -203,15 +191,17 @@ for ((r = 1; r <= rounds; r++)); do
     ((r % 2)) || order=("${order[@]:1}" "${order[0]}")
     for s in "${order[@]}"; do
         if [[ $s == knot ]]; then port=$knot_port; else port=$cairn_port; fi
-        qps=$(run_perf "$s" "$port" "$r")  # an assignment, so a failure stops the run
+        qps=$(dnsperf_round "$s" "$port" "$r")  # an assignment, so a failure stops the run
         printf '%s\t%s\t%s\n' "$s" "$r" "$qps" >>"$results"
     done
 done
 
 # --- report ----------------------------------------------------------------------------------
-python3 - "$results" "$services" "$cores" "${diffs:-0}" <<'EOF' | tee "$out/summary.txt"
+python3 - "$results" "$services" "$cores" "${diffs:-0}" "$load_start" "$(load_average)" <<'EOF' \
+    | tee "$out/summary.txt"
 import statistics, sys
 path, services, cores, diffs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+load0, load1 = sys.argv[5], sys.argv[6]
 rows = [l.rstrip("\n").split("\t") for l in open(path)][1:]
 print(f"cluster-name QPS, {services} services, {cores} cores shared by both servers and dnsperf")
 print(f"{'server':<8}{'round':>6}{'qps':>12}")
@@ -230,5 +220,14 @@ if len(names) == 2:
           + f"; median {statistics.median(per):.2f}")
 if diffs:
     print(f"note: {diffs} answers differ between the servers (see compare.txt)")
+# One machine-readable line (bench/all.sh reads it).
+fields = [f"bench=cluster_qps services={services}",
+          f"rounds={len({r for _, r, _ in rows})}"]
+fields += [f"{s}_qps={med[s]:.0f}" for s in names]
+if len(names) == 2:
+    fields += [f"ratio={med['cairn'] / med['knot']:.3f}",
+               f"round_ratio_median={statistics.median(per):.3f}"]
+fields += [f"diffs={diffs}", f"load_start={load0}", f"load_end={load1}"]
+print("RESULT " + " ".join(fields))
 EOF
 log "raw output in $out"

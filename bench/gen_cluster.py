@@ -10,6 +10,12 @@ Writes into --out (default: current directory):
   queries.txt      a dnsperf query file: a realistic mix of cluster lookups
   verify.txt       a few `name type` pairs per record kind, for comparing the two servers' answers
 
+With --synthetic, writes cluster.zone only, for the cluster `cairn::cluster::synthetic::cluster`
+builds (src/cluster/synthetic.rs; `examples/cluster_probe --snapshot` writes it as a snapshot):
+Services `svc-I` round robin over namespaces `team-NN`, ClusterIP 10.96.(I>>8).(I&255), port
+`http` 80/TCP, one EndpointSlice of --endpoints-per-service ready endpoints (target port 8080)
+each. `bench/cold_start.sh` has Knot load it beside Cairn restoring the snapshot.
+
 Service mix: ~80% ClusterIP with 1-2 named ports and 1-3 (unnamed, dashed-IP) endpoints, ~15%
 headless with K ready endpoints that have hostnames (StatefulSet style), ~5% ExternalName (half
 pointing at another Service inside the zone, half outside). The same --seed always gives the same
@@ -55,7 +61,17 @@ def parse_args(argv):
     p.add_argument("--queries", type=int, default=50000,
                    help="lines in queries.txt (default 50000; dnsperf loops over the file)")
     p.add_argument("--out", default=".", help="output directory (default .)")
+    p.add_argument("--synthetic", action="store_true",
+                   help="the synthetic cluster of src/cluster/synthetic.rs; cluster.zone only")
+    p.add_argument("--endpoints-per-service", type=int, default=10,
+                   help="with --synthetic: ready endpoints per Service (default 10)")
+    p.add_argument("--namespaces", type=int, default=100,
+                   help="with --synthetic: namespaces team-NN (default 100)")
     a = p.parse_args(argv)
+    if a.synthetic:
+        if a.services < 1 or a.endpoints_per_service < 0 or a.namespaces < 1:
+            p.error("--synthetic needs --services >= 1, --namespaces >= 1")
+        return a
     if a.services < 10:
         p.error("--services must be at least 10")
     if a.endpoints_per_headless < 1:
@@ -136,6 +152,25 @@ def build(args):
             t = rng.choice(clusterip)
             s["target"] = f"{t['name']}.{t['ns']}.svc.{ZONE}"
     return namespaces, services
+
+
+def synthetic(args):
+    """The services of `cairn::cluster::synthetic::cluster(services, per_service, namespaces)`,
+    in build()'s shape; keep the two in step."""
+    services = []
+    per = args.endpoints_per_service
+    for i in range(args.services):
+        endpoints = []
+        for j in range(per):
+            host = (i * per + j) & 0xFFFFFFFF
+            x, y, z = host >> 16 & 255, host >> 8 & 255, host & 255
+            endpoints.append(dict(ip=f"10.{128 + (x & 0x3F)}.{y}.{z}", hostname=None,
+                                  pod=f"svc-{i}-7d9f8b6c5-{j:05x}"))
+        services.append(dict(ns=f"team-{i % args.namespaces:02}", name=f"svc-{i}",
+                             kind="clusterip", ports=[("http", "TCP", 80, 8080)],
+                             endpoints=endpoints, ip=f"10.96.{i >> 8 & 255}.{i & 255}",
+                             target=None))
+    return services
 
 
 def dump(namespaces, services):
@@ -312,8 +347,16 @@ def verify_names(services, namespaces):
 
 def main(argv):
     args = parse_args(argv)
-    namespaces, services = build(args)
     os.makedirs(args.out, exist_ok=True)
+    if args.synthetic:
+        services = synthetic(args)
+        with open(os.path.join(args.out, "cluster.zone"), "w", encoding="ascii") as f:
+            f.write(zone_file(services, "127.0.0.1"))
+        print(f"gen_cluster: synthetic cluster, {len(services)} services x "
+              f"{args.endpoints_per_service} endpoints in {args.namespaces} namespaces "
+              f"-> {args.out}/cluster.zone", file=sys.stderr)
+        return
+    namespaces, services = build(args)
     q = queries(random.Random(args.seed + 1), services, namespaces, args.queries)
     files = {
         "cluster.json": json.dumps(dump(namespaces, services), indent=1) + "\n",

@@ -1,5 +1,7 @@
 # Shared helpers of the bench scripts; source it after setting `bench_name`.
 # shellcheck shell=bash
+# Globals set by the sourcing script: bench_name; out, duration and perf_args for dnsperf_round.
+# shellcheck disable=SC2154
 
 log() { printf '[%s] %s\n' "$bench_name" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -53,3 +55,37 @@ build_cairn() {
     (cd "$1" && cargo build --release --quiet) 2>&1 | tee "$2/build.log" >&2
     [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
 }
+
+# wait_for_answer PORT PID NAME QNAME QTYPE PATTERN: until `dig` on 127.0.0.1:PORT gets an answer
+# to QNAME QTYPE matching PATTERN (grep -E on `+short`), up to 30 s; dies if process PID exits.
+wait_for_answer() {
+    local port=$1 pid=$2 name=$3 qname=$4 qtype=$5 pattern=$6 i
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see its log in ${out:-.})"
+        if dig +time=1 +tries=1 -p "$port" @127.0.0.1 "$qname" "$qtype" +short 2>/dev/null \
+            | grep -Eq "$pattern"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "$name did not answer $qname $qtype on 127.0.0.1:$port within 30 s"
+}
+
+# dnsperf_round NAME PORT ROUND: one dnsperf run of `perf_args` (global) against 127.0.0.1:PORT,
+# its report kept in $out/dnsperf-NAME-ROUND.txt; logs the rate, the losses and the load
+# average before the run; prints the queries per second.
+dnsperf_round() {
+    local name=$1 port=$2 round=$3 file qps lost load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    file="$out/dnsperf-$name-$round.txt"
+    timeout $((duration + 30)) dnsperf -s 127.0.0.1 -p "$port" "${perf_args[@]}" >"$file" 2>&1 \
+        || die "dnsperf against $name failed (see $file)"
+    qps=$(awk '/Queries per second:/ { print $4 }' "$file")
+    [[ -n $qps ]] || die "no 'Queries per second' in $file"
+    lost=$(awk '/Queries lost:/ { print $3 }' "$file")
+    log "round $round $name: $qps qps (lost $lost; 1-min load average before: $load)"
+    echo "$qps"
+}
+
+# load_average: the 1-minute load average now (for the RESULT lines).
+load_average() { cut -d' ' -f1 /proc/loadavg; }

@@ -400,9 +400,10 @@ impl Cairn {
             .lines()
             .map_while(Result::ok)
             .filter_map(|line| {
-                let value = line
-                    .split("programming=")
-                    .nth(1)?
+                // `published slowest=...` now; `programming=...` in earlier versions.
+                let value = ["published slowest=", "programming="]
+                    .iter()
+                    .find_map(|key| line.split(key).nth(1))?
                     .split_whitespace()
                     .next()?;
                 parse_duration_ms(value)
@@ -471,6 +472,47 @@ fn memory_row(out: &mut String, what: &str, m: &Memory, coredns: f64) {
         mib(m.rss_kib) / coredns,
         mib(m.hwm_kib) / coredns,
     );
+}
+
+/// The machine-readable summary (`RESULT key=value ...`, one line) that `bench/all.sh` reads:
+/// sizes, first sync, propagation percentiles and RSS/HWM in MiB at sync, 2 s later and after
+/// the changes.
+fn result_line(
+    out: &mut String,
+    args: &Args,
+    sync: Duration,
+    latencies: &[f64],
+    misses: u32,
+    [at_sync, settled, after]: [&Memory; 3],
+    small: Option<&Memory>,
+) {
+    let endpoints = u64::from(args.services) * u64::from(args.endpoints_per_service);
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let _ = write!(
+        out,
+        "RESULT bench=api services={} endpoints={endpoints} coredns_mb={:.0} sync_s={:.3} \
+         changes={} misses={misses} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} \
+         rss_sync_mib={:.1} hwm_sync_mib={:.1} rss_settled_mib={:.1} rss_after_mib={:.1} \
+         hwm_after_mib={:.1}",
+        args.services,
+        coredns_mb(endpoints, u64::from(args.services)),
+        sync.as_secs_f64(),
+        latencies.len(),
+        percentile(&sorted, 50.0),
+        percentile(&sorted, 90.0),
+        percentile(&sorted, 99.0),
+        sorted.last().copied().unwrap_or(f64::NAN),
+        mib(at_sync.rss_kib),
+        mib(at_sync.hwm_kib),
+        mib(settled.rss_kib),
+        mib(after.rss_kib),
+        mib(after.hwm_kib),
+    );
+    if let Some(m) = small {
+        let _ = write!(out, " small_rss_mib={:.1}", mib(m.rss_kib));
+    }
+    let _ = writeln!(out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,6 +685,15 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
     let _ = writeln!(
         out,
         "  CoreDNS guide: {coredns:.0} MB; goal for Cairn: <= 55 MB"
+    );
+    result_line(
+        &mut out,
+        args,
+        sync,
+        &latencies,
+        misses,
+        [&after_sync, &settled, &after_changes],
+        small.as_ref().map(|(m, _)| m),
     );
     Ok(out)
 }
