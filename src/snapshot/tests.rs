@@ -178,60 +178,6 @@ fn varied_snapshot() -> Snapshot {
     }
 }
 
-/// `services` Services in 100 namespaces, each with one slice of `per_slice` ready endpoints
-/// backed by pods, as a Deployment would make them.
-fn large_state(services: usize, per_slice: usize) -> ClusterState {
-    let mut state = ClusterState::default();
-    for n in 0..100 {
-        let name = format!("team-{n:02}");
-        state.namespaces.insert(
-            name.clone(),
-            Namespace {
-                name: name.clone(),
-                labels: labels(&[("kubernetes.io/metadata.name", &name)]),
-            },
-        );
-    }
-    for i in 0..services {
-        let ns = format!("team-{:02}", i % 100);
-        let name = format!("svc-{i}");
-        let key = (ns.clone(), name.clone());
-        let [a, b] = (i as u16).to_be_bytes();
-        state.services.insert(
-            key,
-            Service {
-                namespace: ns.clone(),
-                name: name.clone(),
-                kind: ServiceKind::ClusterIp(vec![IpAddr::from([10, 96, a, b])]),
-                ports: vec![port("http", "TCP", 80)],
-                publish_not_ready: false,
-                labels: labels(&[("app", &name)]),
-            },
-        );
-        let endpoints = (0..per_slice)
-            .map(|j| Endpoint {
-                addresses: smallvec::smallvec![IpAddr::from([10, 244, a, b.wrapping_add(j as u8)])],
-                hostname: None,
-                ready: true,
-                target_pod: Some(format!("{name}-7d9f8b6c5-{j:05x}").into()),
-            })
-            .collect();
-        let slice = format!("{name}-x7k2p");
-        state.endpoint_slices.insert(
-            (ns.clone(), slice.clone()),
-            EndpointSlice {
-                namespace: ns,
-                name: slice,
-                service: Some(name),
-                address_type: AddressType::IPv4,
-                endpoints,
-                ports: vec![port("http", "TCP", 8080)],
-            },
-        );
-    }
-    state
-}
-
 /// A header for `payload` as the format describes it, valid CRC included.
 fn with_header(version: u16, payload: &[u8]) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
@@ -320,7 +266,7 @@ fn encoding_is_pinned_to_the_format_version() {
 
 #[test]
 fn ten_thousand_services_and_a_hundred_thousand_endpoints_fit_in_8_mb() {
-    let state = large_state(10_000, 10);
+    let state = crate::cluster::synthetic::cluster(10_000, 10, 100);
     let endpoints: usize = state
         .endpoint_slices
         .values()
