@@ -406,6 +406,11 @@ impl Prepared {
         &self.publisher
     }
 
+    /// The `/ready` latch the listeners will serve.
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
     /// Where `/status` reads its document from.
     pub fn status_board(&self) -> &StatusBoard {
         &self.status

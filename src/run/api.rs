@@ -57,6 +57,51 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     }
     let publisher = prepared.publisher().clone();
     let board = prepared.status_board().clone();
+    let writer = disk.as_ref().map(|d| {
+        SnapshotWriter::start_with(
+            d.path.clone(),
+            d.restored.as_ref().map(|r| (r.modified, r.size_bytes)),
+        )
+    });
+    let set_aside = disk.as_ref().and_then(|d| d.set_aside.clone());
+    // `/status` answers from the moment the listeners open: first with what is known before
+    // the API is reached, then (below) with the endpoints and the source.
+    {
+        let readiness = prepared.readiness().clone();
+        let (writer, set_aside) = (writer.clone(), set_aside.clone());
+        let counts = restored.as_ref().map_or([0; 4], |s| {
+            [
+                s.namespaces.len(),
+                s.services.len(),
+                s.endpoint_slices.len(),
+                s.pods.len(),
+            ]
+        });
+        board.install(move || Status {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_seconds: started.elapsed().as_secs_f64(),
+            live: false,
+            ready: readiness.is_ready(),
+            api: None,
+            data: DataStatus {
+                source: if is_restored { "snapshot" } else { "none" }.into(),
+                synced: false,
+                last_sync_age_seconds: None,
+                staleness_seconds: written_at
+                    .map_or(started.elapsed(), |at| {
+                        SystemTime::now().duration_since(at).unwrap_or_default()
+                    })
+                    .as_secs_f64(),
+                namespaces: counts[0],
+                services: counts[1],
+                endpoint_slices: counts[2],
+                pods: counts[3],
+            },
+            snapshot: writer
+                .as_ref()
+                .map(|w| snapshot_status(&w.stats(), is_restored, set_aside.clone())),
+        });
+    }
     // With a restored snapshot there is something correct to serve already: answer before
     // anything touches the API (building its clients alone can take a while).
     let stage = if is_restored {
@@ -70,12 +115,6 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     let failover = Failover::new(base, &first, &learned)
         .with_context(|| format!("kubernetes block at {}", first.location))?;
     tokio::spawn(failover.clone().run());
-    let writer = disk.as_ref().map(|d| {
-        SnapshotWriter::start_with(
-            d.path.clone(),
-            d.restored.as_ref().map(|r| (r.modified, r.size_bytes)),
-        )
-    });
     let keeper = writer.clone().map(|writer| {
         Box::new(SnapshotKeeper {
             writer,
@@ -115,7 +154,6 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
             }
         });
     }
-    let set_aside = disk.and_then(|d| d.set_aside);
     let kept = writer.clone();
     board.install(move || {
         let source = status.borrow().clone();
