@@ -9,6 +9,7 @@ pub mod assemble;
 pub mod chain;
 pub mod handler;
 pub mod loop_guard;
+pub mod mmsg;
 pub mod plugins;
 pub mod tcp;
 pub mod udp;

@@ -1,5 +1,7 @@
-//! UDP listening: one SO_REUSEPORT socket per core, each served by its own thread with blocking
-//! receive/send (the kernel spreads clients across sockets; no runtime, no locks).
+//! UDP listening: one SO_REUSEPORT socket per core, each served by its own thread that receives
+//! every waiting query in one system call and sends their answers in one more ([`super::mmsg`];
+//! the kernel spreads clients across sockets; no runtime, no locks). Forwarded queries are
+//! answered later from the runtime, one `send_to` each.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,6 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::answer_cache::{AnswerCache, Served};
 use super::handler::Handler;
+use super::mmsg::Batch;
 
 /// Forwarded queries one UDP socket may have waiting for upstreams; more are dropped (the
 /// client retries), as a resolver under a flood must.
@@ -42,12 +45,11 @@ pub fn spawn(
     let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING));
     let name = format!("cairn-udp-{}", socket.local_addr()?);
     std::thread::Builder::new().name(name).spawn(move || {
-        let mut packet = vec![0u8; 65535];
-        let mut out = Vec::with_capacity(4096);
+        let mut batch = Batch::new(&*socket);
         let mut cache = AnswerCache::default();
         while !stop.load(Ordering::Relaxed) {
-            let (len, peer) = match socket.recv_from(&mut packet) {
-                Ok(received) => received,
+            match batch.receive() {
+                Ok(_) => {}
                 Err(err)
                     if matches!(
                         err.kind(),
@@ -64,27 +66,34 @@ pub fn spawn(
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
-            };
+            }
             let generation = generation.load(Ordering::Acquire);
-            match cache.respond(&handler, generation, &packet[..len], peer, &mut out) {
-                Served::Send => send(&socket, &out, peer),
-                Served::Nothing => {}
-                Served::Pending(pending) => {
-                    // Bounded: a flood of forwarded names against a slow upstream must not
-                    // spawn without limit (each exchange holds a socket for seconds).
-                    let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                        tracing::debug!(%peer, "too many queries waiting for upstreams; dropped");
-                        continue;
-                    };
-                    let socket = socket.clone();
-                    runtime.spawn(async move {
-                        let mut out = Vec::new();
-                        if pending.complete(&mut out).await {
-                            send(&socket, &out, peer);
-                        }
-                        drop(permit);
-                    });
+            batch.answer(|query, peer, out| {
+                match cache.respond(&handler, generation, query, peer, out) {
+                    Served::Send => true,
+                    Served::Nothing => false,
+                    Served::Pending(pending) => {
+                        // Bounded: a flood of forwarded names against a slow upstream must
+                        // not spawn without limit (each exchange holds a socket for seconds).
+                        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                            tracing::debug!(%peer, "too many queries waiting for upstreams; dropped");
+                            return false;
+                        };
+                        let socket = socket.clone();
+                        runtime.spawn(async move {
+                            let mut out = Vec::new();
+                            if pending.complete(&mut out).await {
+                                send(&socket, &out, peer);
+                            }
+                            drop(permit);
+                        });
+                        false
+                    }
                 }
+            });
+            let failed = batch.send();
+            if failed > 0 {
+                tracing::debug!(failed, "UDP answers the kernel refused");
             }
         }
     })?;
