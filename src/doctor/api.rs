@@ -240,21 +240,8 @@ pub fn tidy(text: &str) -> String {
     t.to_string()
 }
 
-/// An error and its sources in one line, each cause once (kube's errors repeat their
-/// sources in their messages).
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = e.source();
-    }
-    out
-}
+/// An error and its sources in one line, each cause once (shared with the API source).
+pub use crate::source::kubernetes::client::error_chain as chain;
 
 /// What a client error that is not an HTTP status means, from its text (kube wraps hyper,
 /// rustls and io errors in ways that leave the text as the only stable part).

@@ -112,3 +112,19 @@ pub async fn client(k: &KubernetesConfig) -> Result<kube::Client, ClientError> {
     let config = config(k).await?;
     kube::Client::try_from(config).map_err(|e| ClientError::Client(e.to_string()))
 }
+
+/// An error and its sources in one line, each cause once (kube's errors nest the useful part
+/// and repeat their sources in their messages). Used for `/status` and by `cairn doctor`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = e.source();
+    }
+    out
+}

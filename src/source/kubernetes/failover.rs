@@ -415,7 +415,7 @@ async fn check(client: &kube::Client) -> Result<Duration, String> {
     let request = request.map(kube::client::Body::from);
     match tokio::time::timeout(CHECK_TIMEOUT, client.send(request)).await {
         Err(_) => Err(format!("/readyz timed out after {CHECK_TIMEOUT:?}")),
-        Ok(Err(err)) => Err(flatten(&err)),
+        Ok(Err(err)) => Err(super::client::error_chain(&err)),
         Ok(Ok(response)) => {
             let status = response.status();
             if status.is_success() || status.as_u16() == 401 || status.as_u16() == 403 {
@@ -425,21 +425,6 @@ async fn check(client: &kube::Client) -> Result<Duration, String> {
             }
         }
     }
-}
-
-/// An error and its causes on one line (kube's errors nest the useful part).
-fn flatten(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// The API server addresses (`host:port`) listed in the `default/kubernetes` EndpointSlices.
