@@ -77,26 +77,17 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
                 s.pods.len(),
             ]
         });
+        let known = SourceStatus {
+            counts,
+            ..SourceStatus::default()
+        };
         board.install(move || Status {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: started.elapsed().as_secs_f64(),
             live: false,
             ready: readiness.is_ready(),
             api: None,
-            data: DataStatus {
-                source: if is_restored { "snapshot" } else { "none" }.into(),
-                synced: false,
-                last_sync_age_seconds: None,
-                staleness_seconds: written_at
-                    .map_or(started.elapsed(), |at| {
-                        SystemTime::now().duration_since(at).unwrap_or_default()
-                    })
-                    .as_secs_f64(),
-                namespaces: counts[0],
-                services: counts[1],
-                endpoint_slices: counts[2],
-                pods: counts[3],
-            },
+            data: data_status(&known, written_at, None, started),
             snapshot: writer
                 .as_ref()
                 .map(|w| snapshot_status(&w.stats(), is_restored, set_aside.clone())),
@@ -163,7 +154,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
             live: false,
             ready: readiness.is_ready(),
             api: Some(failover.status()),
-            data: data_status(&source, written_at, &failover, started),
+            data: data_status(&source, written_at, Some(&failover), started),
             snapshot: writer
                 .as_ref()
                 .map(|w| snapshot_status(&w.stats(), is_restored, set_aside.clone())),
@@ -267,14 +258,19 @@ fn snapshot_status(
     }
 }
 
+/// Where the served data came from and how old it is; `failover` is `None` before the API
+/// connection exists.
 fn data_status(
     source: &SourceStatus,
     restored_written_at: Option<SystemTime>,
-    failover: &Failover,
+    failover: Option<&Failover>,
     started: Instant,
 ) -> DataStatus {
     let (kind, staleness) = match (source.synced, restored_written_at) {
-        (true, _) => ("api", failover.staleness(started)),
+        (true, _) => (
+            "api",
+            failover.map_or(Duration::ZERO, |f| f.staleness(started)),
+        ),
         // Restored and never listed: as old as the snapshot, at least.
         (false, Some(at)) => (
             "snapshot",
