@@ -3,22 +3,24 @@
 //! what the kernel's UDP path and the load generator allow on this machine. A server that
 //! looks answers up can approach it, not pass it.
 //!
-//! Built like Cairn's UDP side — one `SO_REUSEPORT` socket and one thread per core, 4 MiB
-//! socket buffers — but with `recvmmsg`/`sendmmsg` batching ([`mmsg`]) and a fixed answer
-//! ([`wire`]): the query's ID and question copied, QR and AA set, one A record pointing at the
-//! question name (`0xC00C`). Any question type gets that A record. Loopback by default.
+//! Built on Cairn's own UDP side — its socket setup (`server::udp::bind`: one `SO_REUSEPORT`
+//! socket and thread per core, 4 MiB buffers) and its `recvmmsg`/`sendmmsg` batching
+//! (`server::mmsg`) — with a fixed answer ([`wire`]) in place of the lookup: the query's ID and
+//! question copied, QR and AA set, one A record pointing at the question name (`0xC00C`). Any
+//! question type gets that A record. So the ratio to Cairn measures exactly what answering
+//! costs. Loopback by default.
 //!
 //! ```sh
 //! cargo run --release --example ceiling -- --listen 127.0.0.1:15358
 //! ```
 
-mod mmsg;
 mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 
+use cairn::server::mmsg::Batch;
+use cairn::server::udp::bind;
 use clap::Parser;
-use socket2::{Domain, Protocol, Socket, Type};
 
 #[derive(Parser, Debug)]
 #[command(about = "A minimal UDP DNS responder: one fixed A record, no lookup")]
@@ -37,33 +39,39 @@ struct Args {
     ttl: u32,
 }
 
-/// A UDP socket with `SO_REUSEPORT` and 4 MiB buffers, as Cairn binds its listeners.
-fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.set_reuse_port(true)?;
-    socket.set_recv_buffer_size(4 << 20).ok();
-    socket.set_send_buffer_size(4 << 20).ok();
-    socket.bind(&addr.into())?;
-    Ok(socket.into())
-}
-
 /// Answers on `socket` until the process ends.
 fn serve(socket: UdpSocket, answer: wire::Answer) {
-    let mut batch = mmsg::Batch::new(&socket);
+    let mut batch = Batch::new(&socket);
     loop {
         match batch.receive() {
             Ok(_) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            // `bind` sets a receive timeout (Cairn wakes to notice a stop request).
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::Interrupted
+                        | std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
             Err(err) => {
                 eprintln!("ceiling: receive failed: {err}");
                 std::thread::sleep(std::time::Duration::from_millis(10));
                 continue;
             }
         }
-        batch.answer(|query, out| wire::respond(query, &answer, out));
+        batch.answer(|query, _peer, out| {
+            out.resize(query.len() + wire::ANSWER_RR, 0);
+            match wire::respond(query, &answer, out) {
+                Some(len) => {
+                    out.truncate(len);
+                    true
+                }
+                None => false,
+            }
+        });
         batch.send();
     }
 }
