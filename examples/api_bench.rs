@@ -71,6 +71,10 @@ struct Args {
     /// removed afterwards).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Keep Cairn and the API test server running this many seconds after the changes (prints
+    /// Cairn's pid), to inspect the process: `gdb -p PID`, `/proc/PID/smaps`, `perf`.
+    #[arg(long, default_value_t = 0)]
+    hold_s: u64,
 }
 
 /// CoreDNS's scaling guide: memory in MB ≈ (pods + services) / 1000 + 54.
@@ -293,6 +297,10 @@ impl Resolver {
 struct Memory {
     rss_kib: u64,
     hwm_kib: u64,
+    /// The anonymous part of RSS (heap, stacks): what Cairn's data costs.
+    anon_kib: u64,
+    /// The file-backed part of RSS: mostly the binary's own pages.
+    file_kib: u64,
 }
 
 fn memory(pid: u32) -> Option<Memory> {
@@ -309,6 +317,8 @@ fn memory(pid: u32) -> Option<Memory> {
     Some(Memory {
         rss_kib: field("VmRSS:")?,
         hwm_kib: field("VmHWM:")?,
+        anon_kib: field("RssAnon:")?,
+        file_kib: field("RssFile:")?,
     })
 }
 
@@ -466,8 +476,10 @@ fn distribution(values: &[f64]) -> String {
 fn memory_row(out: &mut String, what: &str, m: &Memory, coredns: f64) {
     let _ = writeln!(
         out,
-        "  {what:<34} VmRSS {:7.1} MiB  VmHWM {:7.1} MiB   RSS/CoreDNS {:5.2}  HWM/CoreDNS {:5.2}",
+        "  {what:<34} VmRSS {:7.1} MiB (anon {:5.1}, file {:4.1})  VmHWM {:7.1} MiB   RSS/CoreDNS {:5.2}  HWM/CoreDNS {:5.2}",
         mib(m.rss_kib),
+        mib(m.anon_kib),
+        mib(m.file_kib),
         mib(m.hwm_kib),
         mib(m.rss_kib) / coredns,
         mib(m.hwm_kib) / coredns,
@@ -646,6 +658,14 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
     }
     std::thread::sleep(Duration::from_millis(500));
     let after_changes = memory(cairn.pid()).ok_or("cannot read Cairn's /proc status")?;
+    if args.hold_s > 0 {
+        eprintln!(
+            "api_bench: holding for {} s; cairn pid {}",
+            args.hold_s,
+            cairn.pid()
+        );
+        std::thread::sleep(Duration::from_secs(args.hold_s));
+    }
     let programming = cairn.programming_ms(log_mark);
     let _ = std::fs::write(dir.join("latencies.tsv"), tsv);
 

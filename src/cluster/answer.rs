@@ -388,7 +388,7 @@ impl Index {
             EntryKind::Headless => {
                 for group in &svc.groups {
                     for port in group.ports.iter().filter(|p| wanted(p)) {
-                        for ep in &group.endpoints {
+                        for ep in group.endpoints() {
                             let labels = vec![
                                 ep.label(),
                                 (*svc.name).into(),
@@ -487,7 +487,7 @@ impl Index {
                     let mut names: Vec<_> = svc
                         .endpoints()
                         .filter(|ep| ep.ip == ip)
-                        .map(|ep| endpoint_name(ep.label.as_ref(), ip))
+                        .map(|ep| endpoint_name(ep.label, ip))
                         .collect();
                     names.sort_unstable();
                     names.dedup();

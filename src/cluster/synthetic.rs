@@ -3,7 +3,6 @@
 //! tests: `bench/` measures memory and cold start on it, and the snapshot tests check its
 //! encoded size. Deterministic, so runs compare.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::model::{
@@ -20,7 +19,9 @@ pub fn cluster(services: usize, per_service: usize, namespaces: usize) -> Cluste
         state.namespaces.insert(
             name.clone(),
             Namespace {
-                labels: BTreeMap::from([("kubernetes.io/metadata.name".into(), name.clone())]),
+                labels: [("kubernetes.io/metadata.name", name.as_str())]
+                    .into_iter()
+                    .collect(),
                 name,
             },
         );
@@ -40,9 +41,9 @@ pub fn cluster(services: usize, per_service: usize, namespaces: usize) -> Cluste
                 namespace: ns.clone(),
                 name: name.clone(),
                 kind: ServiceKind::ClusterIp(vec![IpAddr::from([10, 96, a, b])]),
-                ports: vec![port("http", 80)],
+                ports: vec![port("http", 80)].into(),
                 publish_not_ready: false,
-                labels: BTreeMap::from([("app".into(), name.clone())]),
+                labels: [("app", name.as_str())].into_iter().collect(),
             },
         );
         let endpoints = (0..per_service)
@@ -66,7 +67,7 @@ pub fn cluster(services: usize, per_service: usize, namespaces: usize) -> Cluste
                 service: Some(name),
                 address_type: AddressType::IPv4,
                 endpoints,
-                ports: vec![port("http", 8080)],
+                ports: vec![port("http", 8080)].into(),
             },
         );
     }

@@ -40,7 +40,7 @@ fn add_service(state: &mut ClusterState, ns: &str, name: &str, kind: ServiceKind
             namespace: ns.into(),
             name: name.into(),
             kind,
-            ports: vec![port("http", "TCP", 80), port("", "UDP", 53)],
+            ports: vec![port("http", "TCP", 80), port("", "UDP", 53)].into(),
             publish_not_ready: name == "db",
             labels: labels(&[("app", name)]),
         },
@@ -138,7 +138,7 @@ fn varied_state() -> ClusterState {
                 service: service.map(Into::into),
                 address_type,
                 endpoints,
-                ports: vec![port("pg", "TCP", 5432)],
+                ports: vec![port("pg", "TCP", 5432)].into(),
             },
         );
     }
@@ -226,7 +226,7 @@ fn encoding_is_pinned_to_the_format_version() {
                 ready: true,
                 target_pod: None,
             }],
-            ports: vec![],
+            ports: vec![].into(),
         },
     );
     state.pods.insert(

@@ -26,8 +26,8 @@ use k8s_openapi::api::discovery::v1 as discovery;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cluster::model::{
-    AddressType, Endpoint, EndpointSlice, Labels, Namespace, Pod, PodPhase, Port, Service,
-    ServiceKind,
+    AddressType, Endpoint, EndpointSlice, Labels, Namespace, Pod, PodPhase, Port, Protocol,
+    Service, ServiceKind,
 };
 
 #[cfg(test)]
@@ -151,7 +151,11 @@ fn namespace_of(object: &ObjectRef, meta: &ObjectMeta) -> Result<String, Convert
 }
 
 fn labels_of(meta: &ObjectMeta) -> Labels {
-    meta.labels.clone().unwrap_or_default()
+    meta.labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 fn parse_ip(object: &ObjectRef, field: String, text: &str) -> Result<IpAddr, ConvertError> {
@@ -173,8 +177,8 @@ fn port_number(object: &ObjectRef, field: String, port: i32) -> Result<u16, Conv
 
 fn port(name: Option<&String>, protocol: Option<&String>, port: u16) -> Port {
     Port {
-        name: name.cloned().unwrap_or_default(),
-        protocol: protocol.cloned().unwrap_or_else(|| "TCP".to_owned()),
+        name: name.map(|n| n.as_str()).unwrap_or_default().into(),
+        protocol: protocol.map_or(Protocol::Tcp, |p| Protocol::from(p.as_str())),
         port,
     }
 }
@@ -283,7 +287,7 @@ pub fn endpoint_slice(o: &discovery::EndpointSlice) -> Result<EndpointSlice, Con
             .cloned(),
         address_type,
         endpoints,
-        ports,
+        ports: ports.into(),
     })
 }
 

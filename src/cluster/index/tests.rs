@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::cluster::model::{Endpoint, Labels, Namespace};
+use crate::cluster::model::{Endpoint, Labels, Namespace, Port};
 use crate::config::model::{LabelSelector, Location};
 use crate::source::kubernetes::change::{self, Change, Kind, Object, Scope};
 
@@ -56,7 +56,8 @@ fn random_change(rng: &mut Rng) -> Change {
                 name: "http".into(),
                 protocol: "TCP".into(),
                 port: 80,
-            }],
+            }]
+            .into(),
             publish_not_ready: rng.chance(20),
             labels: labels(rng),
         })),
@@ -88,7 +89,8 @@ fn random_change(rng: &mut Rng) -> Change {
                     name: "http".into(),
                     protocol: "TCP".into(),
                     port: 8080,
-                }],
+                }]
+                .into(),
             }))
         }
         65..=74 => Change::Deleted(Kind::EndpointSlice, (ns, format!("{svc}-{}", rng.below(2)))),

@@ -28,7 +28,7 @@ fn namespace_keeps_name_and_labels() {
     }));
     let got = namespace(&ns).expect("converts");
     assert_eq!(got.name, "shop");
-    assert_eq!(got.labels.get("team").map(String::as_str), Some("shop"));
+    assert_eq!(got.labels.get("team"), Some("shop"));
 }
 
 #[test]
@@ -73,22 +73,22 @@ fn service_ports_defaults_and_flags() {
     })))
     .expect("converts");
     assert_eq!(
-        got.ports,
-        vec![
+        *got.ports,
+        [
             Port {
                 name: "http".into(),
                 protocol: "TCP".into(),
                 port: 80
             },
             Port {
-                name: String::new(),
+                name: "".into(),
                 protocol: "UDP".into(),
                 port: 53
             },
         ]
     );
     assert!(got.publish_not_ready);
-    assert_eq!(got.labels.get("app").map(String::as_str), Some("web"));
+    assert_eq!(got.labels.get("app"), Some("web"));
     assert_eq!((got.namespace.as_str(), got.name.as_str()), ("shop", "web"));
 }
 
@@ -186,15 +186,15 @@ fn endpoint_slice_fields() {
     assert!(got.endpoints[2].ready, "unset condition is ready");
     assert_eq!(got.endpoints[2].target_pod, None, "only Pod targetRefs");
     assert_eq!(
-        got.ports,
-        vec![
+        *got.ports,
+        [
             Port {
                 name: "http".into(),
                 protocol: "TCP".into(),
                 port: 8080
             },
             Port {
-                name: String::new(),
+                name: "".into(),
                 protocol: "UDP".into(),
                 port: 53
             },

@@ -48,10 +48,7 @@ fn example_counts_and_skips() {
     assert_eq!(d.state.pods.len(), 11);
     assert_eq!(d.skipped, BTreeMap::from([("ConfigMap".to_owned(), 1)]));
     let shop = &d.state.namespaces["shop"];
-    assert_eq!(
-        shop.labels.get("team").map(String::as_str),
-        Some("storefront")
-    );
+    assert_eq!(shop.labels.get("team"), Some("storefront"));
 }
 
 #[test]
@@ -71,7 +68,8 @@ fn example_services() {
                 },
                 tcp("dns-tcp", 53),
                 tcp("metrics", 9153),
-            ],
+            ]
+            .into(),
             publish_not_ready: false,
             labels: [
                 ("k8s-app", "kube-dns"),
@@ -87,13 +85,10 @@ fn example_services() {
         s[&key("default", "kubernetes")].kind,
         ServiceKind::ClusterIp(vec![ip("10.96.0.1")])
     );
-    assert_eq!(
-        s[&key("default", "kubernetes")].ports,
-        vec![tcp("https", 443)]
-    );
+    assert_eq!(*s[&key("default", "kubernetes")].ports, [tcp("https", 443)]);
     let web = &s[&key("shop", "web")];
     assert_eq!(web.kind, ServiceKind::ClusterIp(vec![ip("10.96.10.20")]));
-    assert_eq!(web.ports, vec![tcp("http", 80), tcp("grpc", 9090)]);
+    assert_eq!(*web.ports, [tcp("http", 80), tcp("grpc", 9090)]);
     assert_eq!(
         s[&key("shop", "dual")].kind,
         ServiceKind::ClusterIp(vec![ip("10.96.10.30"), ip("fd00:10:96::30")])
@@ -111,7 +106,7 @@ fn example_services() {
         (pg.kind.clone(), pg.publish_not_ready),
         (ServiceKind::Headless, false)
     );
-    assert_eq!(pg.ports, vec![tcp("pg", 5432)]);
+    assert_eq!(*pg.ports, [tcp("pg", 5432)]);
     let cache = &s[&key("data", "cache")];
     assert_eq!(
         (cache.kind.clone(), cache.publish_not_ready),
@@ -125,7 +120,7 @@ fn example_endpoint_slices() {
     let api = &e[&key("default", "kubernetes")];
     assert_eq!(api.service.as_deref(), Some("kubernetes"));
     assert_eq!(api.endpoints[0].addresses.as_slice(), [ip("192.168.49.2")]);
-    assert_eq!(api.ports, vec![tcp("https", 6443)]);
+    assert_eq!(*api.ports, [tcp("https", 6443)]);
 
     let dns = &e[&key("kube-system", "kube-dns-7xq2m")];
     let targets: Vec<_> = dns
@@ -343,7 +338,7 @@ items:
         d.state.services[&key("shop", "web")].kind,
         ServiceKind::ClusterIp(vec![ip("10.0.0.2")])
     );
-    assert_eq!(d.state.namespaces["shop"].labels["v"], "2");
+    assert_eq!(d.state.namespaces["shop"].labels.get("v"), Some("2"));
 }
 
 #[test]

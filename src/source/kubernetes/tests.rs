@@ -87,3 +87,18 @@ fn pod_names_are_kept_only_when_a_block_names_endpoints_after_pods() {
         .collect();
     assert!(!slices.is_empty() && slices.iter().all(|s| s.keep_pod_names));
 }
+
+#[test]
+fn service_labels_are_kept_only_when_a_block_filters_on_them() {
+    let plain = block(|_| {});
+    let services = |specs: Vec<super::WatchSpec>| -> Vec<bool> {
+        specs
+            .iter()
+            .filter(|s| s.scope.kind == change::Kind::Service)
+            .map(|s| s.keep_labels)
+            .collect()
+    };
+    assert_eq!(services(watch_specs(&[&plain])), [false]);
+    let filtered = block(|k| k.labels = Some("env=prod".parse().unwrap()));
+    assert_eq!(services(watch_specs(&[&plain, &filtered])), [true]);
+}

@@ -38,6 +38,11 @@ pub struct WatchSpec {
     /// Keep endpoints' pod names (`targetRef`): only `endpoint_pod_names` uses them, and at
     /// 100k endpoints they cost ~5 MiB. A change of the option needs a restart anyway.
     pub keep_pod_names: bool,
+    /// Keep Services' labels: only a `labels` selector reads them (the API applies it when
+    /// there is one block, Cairn when blocks differ), and at 10k Services even two labels each
+    /// cost ~3 MiB. A snapshot written without them serves a newly added `labels` filter
+    /// nothing until the API lists again.
+    pub keep_labels: bool,
 }
 
 /// Runs the watch described by `spec` until the receiver goes away.
@@ -52,8 +57,14 @@ pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<A
         }
         Kind::Service => {
             let api = scoped::<core::Service>(client, &spec.scope);
-            pump(api, spec, epoch, tx, |o| {
-                convert::service(o).map(Object::Service)
+            let keep_labels = spec.keep_labels;
+            pump(api, spec, epoch, tx, move |o| {
+                convert::service(o).map(|mut service| {
+                    if !keep_labels {
+                        service.labels = Default::default();
+                    }
+                    Object::Service(service)
+                })
             })
             .await
         }

@@ -6,7 +6,7 @@ fn svc(ns: &str, name: &str) -> Object {
         namespace: ns.into(),
         name: name.into(),
         kind: ServiceKind::Headless,
-        ports: Vec::new(),
+        ports: Vec::new().into(),
         publish_not_ready: false,
         labels: Labels::new(),
     })
