@@ -79,7 +79,7 @@ fn main() {
     if !args.iter().any(|a| a == "--pod-names") {
         for slice in state.endpoint_slices.values_mut() {
             for ep in &mut slice.endpoints {
-                ep.target_pod = None;
+                ep.forget_target_pod();
             }
         }
     }

@@ -270,7 +270,7 @@ impl Index {
                 let mut answers = vec![Record::from_rdata(
                     q.qname.clone(),
                     self.options.ttl,
-                    RData::CNAME(CNAME(target.clone())),
+                    RData::CNAME(CNAME((**target).clone())),
                 )];
                 if matches!(qtype, RecordType::A | RecordType::AAAA) {
                     answers.extend(self.chase(target, qtype, depth));

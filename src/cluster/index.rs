@@ -55,8 +55,9 @@ pub struct ServiceEntry {
 pub enum EntryKind {
     ClusterIp(Vec<IpAddr>),
     Headless,
-    /// `None` when the externalName is an IP address or not a valid name: no record.
-    ExternalName(Option<Name>),
+    /// `None` when the externalName is an IP address or not a valid name: no record. Boxed:
+    /// a `Name` is 72 bytes and would make every entry pay for the rare ExternalName.
+    ExternalName(Option<Box<Name>>),
 }
 
 /// The ready addresses of one EndpointSlice and the ports they serve.
@@ -369,9 +370,11 @@ impl Index {
                         .is_some_and(|(o_ns, o_name)| **o_ns == *ns && **o_name == *name)
                 });
                 named
-                    || slices_of(state, ns, name)
-                        .iter()
-                        .any(|s| s.endpoints.iter().any(|ep| ep.addresses.iter().any(own)))
+                    || slices_of(state, ns, name).iter().any(|s| {
+                        s.endpoints
+                            .iter()
+                            .any(|ep| ep.addresses().any(|ip| own(&ip)))
+                    })
             })
     }
 
@@ -481,7 +484,7 @@ fn service_entry(
                     .filter(|ep| ep.ready || svc.publish_not_ready)
                     .flat_map(|ep| {
                         let label = endpoint_label(ep, config.endpoint_pod_names);
-                        ep.addresses.iter().map(move |ip| (label.clone(), *ip))
+                        ep.addresses().map(move |ip| (label.clone(), ip))
                     })
                     .collect();
                 EndpointGroup::new(slice.ports.clone(), endpoints)
@@ -491,7 +494,9 @@ fn service_entry(
     let kind = match &svc.kind {
         ServiceKind::ClusterIp(ips) => EntryKind::ClusterIp(ips.clone()),
         ServiceKind::Headless => EntryKind::Headless,
-        ServiceKind::ExternalName(target) => EntryKind::ExternalName(external_target(target)),
+        ServiceKind::ExternalName(target) => {
+            EntryKind::ExternalName(external_target(target).map(Box::new))
+        }
     };
     let entry = ServiceEntry {
         name: Arc::from(svc.name.to_ascii_lowercase()),
@@ -512,15 +517,11 @@ fn service_entry(
 }
 
 fn endpoint_label(ep: &super::model::Endpoint, endpoint_pod_names: bool) -> Option<Arc<str>> {
-    if let Some(hostname) = ep.hostname.as_deref().filter(|h| !h.is_empty()) {
+    if let Some(hostname) = ep.hostname().filter(|h| !h.is_empty()) {
         return Some(Arc::from(hostname.to_ascii_lowercase()));
     }
     if endpoint_pod_names {
-        if let Some(pod) = ep
-            .target_pod
-            .as_deref()
-            .filter(|p| !p.is_empty() && p.len() < 64)
-        {
+        if let Some(pod) = ep.target_pod().filter(|p| !p.is_empty() && p.len() < 64) {
             return Some(Arc::from(pod.to_ascii_lowercase()));
         }
     }

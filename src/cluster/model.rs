@@ -14,9 +14,11 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+mod endpoint;
 mod labels;
 mod protocol;
 
+pub use endpoint::Endpoint;
 pub use labels::Labels;
 pub use protocol::Protocol;
 
@@ -72,19 +74,6 @@ pub enum AddressType {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
-    /// Nearly always one address: kept inline (a 100k-endpoint cluster saves an allocation
-    /// each).
-    pub addresses: Addresses,
-    pub hostname: Option<Box<str>>,
-    /// `conditions.ready`; an unset condition is ready.
-    pub ready: bool,
-    /// `targetRef.name` when `targetRef.kind` is `Pod` (the API source keeps it only for
-    /// `endpoint_pod_names`).
-    pub target_pod: Option<Box<str>>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointSlice {
     pub namespace: String,
     pub name: String,
@@ -117,7 +106,7 @@ pub struct Pod {
     pub deleting: bool,
 }
 
-/// An endpoint's addresses, the first one inline.
+/// An endpoint's addresses as sources collect them, the first one inline.
 pub type Addresses = smallvec::SmallVec<[IpAddr; 1]>;
 
 /// A namespace-scoped object key: (namespace, name).

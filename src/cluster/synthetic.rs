@@ -50,12 +50,12 @@ pub fn cluster(services: usize, per_service: usize, namespaces: usize) -> Cluste
             .map(|j| {
                 let host = (i * per_service + j) as u32;
                 let [_, x, y, z] = host.to_be_bytes();
-                Endpoint {
-                    addresses: smallvec::smallvec![IpAddr::from([10, 128 + (x & 0x3f), y, z])],
-                    hostname: None,
-                    ready: true,
-                    target_pod: Some(format!("{name}-7d9f8b6c5-{j:05x}").into()),
-                }
+                Endpoint::new(
+                    [IpAddr::from([10, 128 + (x & 0x3f), y, z])],
+                    true,
+                    None,
+                    Some(format!("{name}-7d9f8b6c5-{j:05x}").into()),
+                )
             })
             .collect();
         let slice = format!("{name}-x7k2p");

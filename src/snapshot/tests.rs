@@ -86,11 +86,13 @@ fn varied_state() -> ClusterState {
         ServiceKind::ExternalName("pay.example.com".into()),
     );
 
-    let endpoint = |addr: &str, hostname: Option<&str>, ready: bool, pod: Option<&str>| Endpoint {
-        addresses: smallvec::smallvec![ip(addr)],
-        hostname: hostname.map(Into::into),
-        ready,
-        target_pod: pod.map(Into::into),
+    let endpoint = |addr: &str, hostname: Option<&str>, ready: bool, pod: Option<&str>| {
+        Endpoint::new(
+            [ip(addr)],
+            ready,
+            hostname.map(Into::into),
+            pod.map(Into::into),
+        )
     };
     let slices = [
         (
@@ -120,12 +122,7 @@ fn varied_state() -> ClusterState {
             "web-abcde",
             Some("web"),
             AddressType::IPv4,
-            vec![Endpoint {
-                addresses: smallvec::smallvec![ip("10.244.3.3")],
-                hostname: None,
-                ready: true,
-                target_pod: None,
-            }],
+            vec![Endpoint::new([ip("10.244.3.3")], true, None, None)],
         ),
         ("shop", "orphan", None, AddressType::Fqdn, vec![]),
     ];
@@ -220,12 +217,7 @@ fn encoding_is_pinned_to_the_format_version() {
             name: "db-1".into(),
             service: Some("db".into()),
             address_type: AddressType::IPv6,
-            endpoints: vec![Endpoint {
-                addresses: smallvec::smallvec![ip("::1")],
-                hostname: Some("h".into()),
-                ready: true,
-                target_pod: None,
-            }],
+            endpoints: vec![Endpoint::new([ip("::1")], true, Some("h".into()), None)],
             ports: vec![].into(),
         },
     );

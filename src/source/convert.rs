@@ -318,12 +318,12 @@ fn endpoint(
         .filter(|r| r.kind.as_deref() == Some("Pod"))
         .and_then(|r| r.name.as_deref())
         .map(Into::into);
-    Ok(Endpoint {
+    Ok(Endpoint::new(
         addresses,
-        hostname: e.hostname.as_deref().map(Into::into),
-        ready: e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true),
+        e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true),
+        e.hostname.as_deref().map(Into::into),
         target_pod,
-    })
+    ))
 }
 
 pub fn pod(o: &core::Pod) -> Result<Pod, ConvertError> {

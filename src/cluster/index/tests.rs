@@ -64,15 +64,17 @@ fn random_change(rng: &mut Rng) -> Change {
         25..=34 => Change::Deleted(Kind::Service, (ns, svc)),
         35..=64 => {
             let endpoints = (0..rng.below(3))
-                .map(|_| Endpoint {
-                    addresses: smallvec::smallvec![if rng.chance(5) {
-                        OWN_IP.parse().unwrap()
-                    } else {
-                        ip(rng, "10.244.1")
-                    }],
-                    hostname: rng.chance(40).then(|| format!("h{}", rng.below(3)).into()),
-                    ready: rng.chance(80),
-                    target_pod: Some(format!("pod-{}", rng.below(5)).into()),
+                .map(|_| {
+                    Endpoint::new(
+                        [if rng.chance(5) {
+                            OWN_IP.parse().unwrap()
+                        } else {
+                            ip(rng, "10.244.1")
+                        }],
+                        rng.chance(80),
+                        rng.chance(40).then(|| format!("h{}", rng.below(3)).into()),
+                        Some(format!("pod-{}", rng.below(5)).into()),
+                    )
                 })
                 .collect();
             Change::Applied(Object::EndpointSlice(EndpointSlice {

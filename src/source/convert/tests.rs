@@ -175,16 +175,16 @@ fn endpoint_slice_fields() {
     assert_eq!(got.address_type, AddressType::IPv4);
     assert_eq!(
         got.endpoints[0],
-        Endpoint {
-            addresses: smallvec::smallvec![ip("10.1.0.1")],
-            hostname: Some("web-0".into()),
-            ready: true,
-            target_pod: Some("web-0".into()),
-        }
+        Endpoint::new(
+            [ip("10.1.0.1")],
+            true,
+            Some("web-0".into()),
+            Some("web-0".into())
+        )
     );
     assert!(!got.endpoints[1].ready);
     assert!(got.endpoints[2].ready, "unset condition is ready");
-    assert_eq!(got.endpoints[2].target_pod, None, "only Pod targetRefs");
+    assert_eq!(got.endpoints[2].target_pod(), None, "only Pod targetRefs");
     assert_eq!(
         *got.ports,
         [
@@ -223,8 +223,8 @@ fn fqdn_slices_keep_endpoints_without_addresses() {
     ))
     .expect("converts");
     assert_eq!(got.address_type, AddressType::Fqdn);
-    assert!(got.endpoints[0].addresses.is_empty());
-    assert_eq!(got.endpoints[0].hostname.as_deref(), Some("db"));
+    assert_eq!(got.endpoints[0].addresses().len(), 0);
+    assert_eq!(got.endpoints[0].hostname(), Some("db"));
 }
 
 #[test]

@@ -119,15 +119,14 @@ fn example_endpoint_slices() {
     let e = example().state.endpoint_slices;
     let api = &e[&key("default", "kubernetes")];
     assert_eq!(api.service.as_deref(), Some("kubernetes"));
-    assert_eq!(api.endpoints[0].addresses.as_slice(), [ip("192.168.49.2")]);
+    assert_eq!(
+        api.endpoints[0].addresses().collect::<Vec<_>>(),
+        [ip("192.168.49.2")]
+    );
     assert_eq!(*api.ports, [tcp("https", 6443)]);
 
     let dns = &e[&key("kube-system", "kube-dns-7xq2m")];
-    let targets: Vec<_> = dns
-        .endpoints
-        .iter()
-        .map(|x| x.target_pod.as_deref())
-        .collect();
+    let targets: Vec<_> = dns.endpoints.iter().map(|x| x.target_pod()).collect();
     assert_eq!(
         targets,
         [
@@ -145,7 +144,7 @@ fn example_endpoint_slices() {
     let hosts: Vec<_> = pg
         .endpoints
         .iter()
-        .map(|x| (x.hostname.as_deref(), x.ready, x.target_pod.as_deref()))
+        .map(|x| (x.hostname(), x.ready, x.target_pod()))
         .collect();
     assert_eq!(
         hosts,
@@ -157,13 +156,16 @@ fn example_endpoint_slices() {
     );
 
     let cache = &e[&key("data", "cache-t5g8c")];
-    assert_eq!(cache.endpoints[0].hostname, None);
-    assert_eq!(cache.endpoints[0].addresses.as_slice(), [ip("10.244.2.30")]);
+    assert_eq!(cache.endpoints[0].hostname(), None);
+    assert_eq!(
+        cache.endpoints[0].addresses().collect::<Vec<_>>(),
+        [ip("10.244.2.30")]
+    );
 
     let v6 = &e[&key("shop", "dual-r2m9x")];
     assert_eq!(v6.address_type, AddressType::IPv6);
     assert_eq!(
-        v6.endpoints[0].addresses.as_slice(),
+        v6.endpoints[0].addresses().collect::<Vec<_>>(),
         [ip("fd00:10:244:1::40")]
     );
     assert_eq!(

@@ -131,7 +131,7 @@ fn note_slice(slice: Option<&EndpointSlice>, affected: &mut Affected) {
         affected.services.insert(key(&slice.namespace, service));
     }
     for ep in &slice.endpoints {
-        affected.addresses.extend(&ep.addresses);
+        affected.addresses.extend(ep.addresses());
     }
 }
 

@@ -75,7 +75,7 @@ pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<A
                 convert::endpoint_slice(o).map(|mut slice| {
                     if !keep_pod_names {
                         for ep in &mut slice.endpoints {
-                            ep.target_pod = None;
+                            ep.forget_target_pod();
                         }
                     }
                     Object::EndpointSlice(slice)
