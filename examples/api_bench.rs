@@ -3,7 +3,8 @@
 //! Generates a deterministic cluster (by default 10k Services across 100 namespaces, one
 //! EndpointSlice of 10 ready endpoints each: 100k endpoints), loads it into an in-process API
 //! test server (`apisim`), starts the release `cairn serve --corefile ...` against it on a free
-//! loopback port, and measures:
+//! loopback port (with the shipped Corefile of `deploy/`: snapshot, cache, forward, metrics,
+//! health; everything on loopback), and measures:
 //!
 //! * **time to first sync**: spawn → the first answer (Cairn opens its listeners once every
 //!   watch has listed);
@@ -348,11 +349,43 @@ impl Cairn {
     fn spawn(binary: &Path, dir: &Path, tag: &str, kubeconfig: &Path) -> std::io::Result<Cairn> {
         let port = free_port()?;
         let corefile = dir.join(format!("{tag}.Corefile"));
+        // The shipped Corefile (deploy/base/configmap.yaml) on loopback: its plugins and the
+        // snapshot are part of what a deployed Cairn holds in memory. The upstream is a
+        // loopback port nothing answers on (no query here is forwarded).
+        let snapshot = dir.join(format!("{tag}.snapshot"));
+        let (health, ready, metrics, upstream) = (free_port()?, free_port()?, free_port()?, free_port()?);
         std::fs::write(
             &corefile,
             format!(
-                ".:{port} {{\n    bind 127.0.0.1\n    kubernetes cluster.local in-addr.arpa {{\n        kubeconfig {}\n    }}\n}}\n",
-                kubeconfig.display()
+                ".:{port} {{
+    bind 127.0.0.1
+    errors
+    health 127.0.0.1:{health} {{
+       lameduck 5s
+    }}
+    ready 127.0.0.1:{ready}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+       kubeconfig {kubeconfig}
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+       snapshot {snapshot}
+    }}
+    prometheus 127.0.0.1:{metrics}
+    forward . 127.0.0.1:{upstream} {{
+       max_concurrent 1000
+    }}
+    cache 30 {{
+       disable success cluster.local
+       disable denial cluster.local
+    }}
+    loop
+    reload
+    loadbalance
+}}
+",
+                kubeconfig = kubeconfig.display(),
+                snapshot = snapshot.display(),
             ),
         )?;
         let log = dir.join(format!("{tag}.log"));

@@ -230,6 +230,7 @@ async fn own_state(
     let mut last_sync = None;
     let mut dirty = false;
     let mut last_kept: Option<Instant> = None;
+    let mut trim = heap::TrimSchedule::default();
     let mut ticker = tokio::time::interval(KEEP_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -242,6 +243,7 @@ async fn own_state(
                 if synced || owned.restored {
                     keep(&mut owned, &mut dirty, &mut last_kept);
                 }
+                trim.on_tick(Instant::now());
                 continue;
             }
             Some(done) = keep_requests.recv() => {
@@ -305,7 +307,11 @@ async fn own_state(
         );
         if relisted {
             // A list's full objects and the index it replaced are gone: give the pages back.
-            heap::release_free_memory();
+            trim.now(Instant::now());
+        } else {
+            // Each derived index frees parts of the one before it; give those pages back once
+            // the changes pause (or every so often under constant churn).
+            trim.changed(Instant::now());
         }
         let mut slowest = Duration::ZERO;
         for at in arrivals {
