@@ -353,7 +353,8 @@ impl Cairn {
         // snapshot are part of what a deployed Cairn holds in memory. The upstream is a
         // loopback port nothing answers on (no query here is forwarded).
         let snapshot = dir.join(format!("{tag}.snapshot"));
-        let (health, ready, metrics, upstream) = (free_port()?, free_port()?, free_port()?, free_port()?);
+        let (health, ready, metrics, upstream) =
+            (free_port()?, free_port()?, free_port()?, free_port()?);
         std::fs::write(
             &corefile,
             format!(

@@ -31,7 +31,14 @@ pub enum Served {
 }
 
 /// Query bytes after the ID -> (answer bytes after the ID, what accounting a reuse needs).
-type Entries = std::collections::HashMap<Box<[u8]>, (Box<[u8]>, Reuse)>;
+///
+/// Hashed with foldhash rather than std's SipHash: a lookup hashes the whole query on every
+/// packet. The keys are bytes any client chooses, so the hasher stays randomly seeded
+/// (`foldhash::fast::RandomState` seeds each map from a process-wide random seed and a
+/// per-map one), which keeps colliding keys from being precomputed; the map is also bounded
+/// ([`CAPACITY`]) and per-thread.
+type Entries =
+    std::collections::HashMap<Box<[u8]>, (Box<[u8]>, Reuse), foldhash::fast::RandomState>;
 
 pub struct AnswerCache {
     generation: u64,
@@ -42,7 +49,7 @@ impl Default for AnswerCache {
     fn default() -> Self {
         AnswerCache {
             generation: u64::MAX,
-            entries: std::collections::HashMap::with_capacity(CAPACITY),
+            entries: Entries::with_capacity_and_hasher(CAPACITY, Default::default()),
         }
     }
 }

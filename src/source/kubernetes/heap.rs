@@ -101,9 +101,15 @@ mod tests {
         let t0 = Instant::now();
         let tick = |n: u64| t0 + Duration::from_secs(n);
         let mut trim = TrimSchedule::default();
-        assert!(!trim.on_tick(tick(1)), "nothing changed, nothing to give back");
+        assert!(
+            !trim.on_tick(tick(1)),
+            "nothing changed, nothing to give back"
+        );
         trim.changed(tick(1));
-        assert!(!trim.on_tick(tick(2)), "a change since the last tick: still busy");
+        assert!(
+            !trim.on_tick(tick(2)),
+            "a change since the last tick: still busy"
+        );
         assert!(trim.on_tick(tick(3)), "a quiet tick after changes trims");
         assert!(!trim.on_tick(tick(4)), "once");
 
@@ -115,6 +121,10 @@ mod tests {
                 trimmed.push(s);
             }
         }
-        assert_eq!(trimmed.len(), 2, "every interval under constant churn: {trimmed:?}");
+        assert_eq!(
+            trimmed.len(),
+            2,
+            "every interval under constant churn: {trimmed:?}"
+        );
     }
 }
