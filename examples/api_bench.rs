@@ -529,7 +529,7 @@ fn result_line(
     sync: Duration,
     latencies: &[f64],
     misses: u32,
-    [at_sync, settled, after]: [&Memory; 3],
+    [at_sync, settled, after, after_settled]: [&Memory; 4],
     small: Option<&Memory>,
 ) {
     let endpoints = u64::from(args.services) * u64::from(args.endpoints_per_service);
@@ -540,7 +540,7 @@ fn result_line(
         "RESULT bench=api services={} endpoints={endpoints} coredns_mb={:.0} sync_s={:.3} \
          changes={} misses={misses} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} \
          rss_sync_mib={:.1} hwm_sync_mib={:.1} rss_settled_mib={:.1} rss_after_mib={:.1} \
-         hwm_after_mib={:.1}",
+         hwm_after_mib={:.1} rss_after_settled_mib={:.1}",
         args.services,
         coredns_mb(endpoints, u64::from(args.services)),
         sync.as_secs_f64(),
@@ -554,6 +554,7 @@ fn result_line(
         mib(settled.rss_kib),
         mib(after.rss_kib),
         mib(after.hwm_kib),
+        mib(after_settled.rss_kib),
     );
     if let Some(m) = small {
         let _ = write!(out, " small_rss_mib={:.1}", mib(m.rss_kib));
@@ -692,6 +693,9 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
     }
     std::thread::sleep(Duration::from_millis(500));
     let after_changes = memory(cairn.pid()).ok_or("cannot read Cairn's /proc status")?;
+    // Cairn gives freed memory back once changes pause (its next quiet second).
+    std::thread::sleep(Duration::from_secs(2));
+    let after_changes_settled = memory(cairn.pid()).ok_or("cannot read Cairn's /proc status")?;
     if args.hold_s > 0 {
         eprintln!(
             "api_bench: holding for {} s; cairn pid {}",
@@ -735,7 +739,13 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
     }
     memory_row(&mut out, "at first sync", &after_sync, coredns);
     memory_row(&mut out, "2 s after sync", &settled, coredns);
-    memory_row(&mut out, "after the changes", &after_changes, coredns);
+    memory_row(&mut out, "0.5 s after the changes", &after_changes, coredns);
+    memory_row(
+        &mut out,
+        "2.5 s after the changes",
+        &after_changes_settled,
+        coredns,
+    );
     let _ = writeln!(
         out,
         "  CoreDNS guide: {coredns:.0} MB; goal for Cairn: <= 55 MB"
@@ -746,7 +756,12 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
         sync,
         &latencies,
         misses,
-        [&after_sync, &settled, &after_changes],
+        [
+            &after_sync,
+            &settled,
+            &after_changes,
+            &after_changes_settled,
+        ],
         small.as_ref().map(|(m, _)| m),
     );
     Ok(out)

@@ -105,7 +105,7 @@ struct ServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
-    cairn::source::kubernetes::heap::limit_arenas();
+    cairn::source::kubernetes::heap::tune_allocator();
     let cli = Cli::parse();
     // Validation logs nothing: its stderr is the list of problems and only that.
     if let Command::Validate(args) = &cli.command {
