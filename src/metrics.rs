@@ -243,6 +243,15 @@ impl Families {
     }
 }
 
+/// The series of one kind of UDP answer a listener serves again from its own cache
+/// ([`Metrics::reuse_series`]).
+#[derive(Clone)]
+pub struct ReuseSeries {
+    zone: Arc<ZoneSeries>,
+    responses: Arc<[OnceLock<Counter>; N_RCODES]>,
+    plugin: &'static str,
+}
+
 /// Pre-resolved series of one `(server, zone)`.
 struct ZoneSeries {
     server: Value,
@@ -450,20 +459,58 @@ impl Metrics {
                 zone,
                 || ZoneSeries::new(server, zone),
                 |z| {
-                    self.record_query(
-                        z,
-                        p,
-                        fam,
-                        t,
-                        rcode,
-                        plugin,
-                        request_size,
-                        response_size,
-                        duration,
-                    )
+                    self.record_query(z, p, fam, t, request_size, response_size, duration);
+                    let (code, slot) = labels::rcode_index(rcode);
+                    match slot {
+                        Some(i) => z.responses.with(
+                            plugin,
+                            || std::array::from_fn(|_| OnceLock::new()),
+                            |by_rcode| self.record_response(z, &by_rcode[i], code, plugin),
+                        ),
+                        None => self.record_response(z, &OnceLock::new(), code, plugin),
+                    }
                 },
             )
         });
+    }
+
+    /// The series a UDP answer served again from a listener's own cache counts into, looked up
+    /// by name once, when the answer is kept ([`Metrics::query_reused`] then needs no lookup).
+    pub fn reuse_series(&self, server: &str, zone: &str, plugin: &'static str) -> ReuseSeries {
+        let zone = self
+            .zones
+            .get(server, Interner::default)
+            .get(zone, || ZoneSeries::new(server, zone));
+        let responses = zone
+            .responses
+            .get(plugin, || std::array::from_fn(|_| OnceLock::new()));
+        ReuseSeries {
+            zone,
+            responses,
+            plugin,
+        }
+    }
+
+    /// [`Metrics::query`] for a UDP answer served again: the same series, no lookups.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query_reused(
+        &self,
+        series: &ReuseSeries,
+        ipv6_client: bool,
+        qtype: RecordType,
+        rcode: ResponseCode,
+        request_size: usize,
+        response_size: usize,
+        duration: Duration,
+    ) {
+        let z = &series.zone;
+        let fam = usize::from(ipv6_client);
+        let t = labels::qtype_index(qtype);
+        self.record_query(z, 0, fam, t, request_size, response_size, duration);
+        let (code, slot) = labels::rcode_index(rcode);
+        let fresh = OnceLock::new();
+        let counter = slot.map_or(&fresh, |i| &series.responses[i]);
+        self.record_response(z, counter, code, series.plugin);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -473,8 +520,6 @@ impl Metrics {
         p: usize,
         fam: usize,
         t: usize,
-        rcode: ResponseCode,
-        plugin: &str,
         request_size: usize,
         response_size: usize,
         duration: Duration,
@@ -508,27 +553,28 @@ impl Metrics {
         z.response_size[p]
             .get_or_init(|| f.response_size.get_or_create_owned(&z.size_labels(p)))
             .observe(response_size as u64);
+    }
 
-        let (code, slot) = labels::rcode_index(rcode);
-        let labels = || labels::Responses {
-            server: z.server.clone(),
-            zone: z.zone.clone(),
-            view: view(),
-            rcode: labels::rcode_name(code),
-            plugin: plugin.into(),
-        };
-        match slot {
-            Some(i) => z.responses.with(
-                plugin,
-                || std::array::from_fn(|_| OnceLock::new()),
-                |by_rcode| {
-                    by_rcode[i]
-                        .get_or_init(|| f.responses.get_or_create_owned(&labels()))
-                        .inc()
-                },
-            ),
-            None => f.responses.get_or_create(&labels()).inc(),
-        };
+    /// Counts one response into `counter` (resolved on first use; a fresh cell for an rcode
+    /// without a slot, which the family then finds by its labels).
+    fn record_response(
+        &self,
+        z: &ZoneSeries,
+        counter: &OnceLock<Counter>,
+        code: u16,
+        plugin: &str,
+    ) {
+        counter
+            .get_or_init(|| {
+                self.f.responses.get_or_create_owned(&labels::Responses {
+                    server: z.server.clone(),
+                    zone: z.zone.clone(),
+                    view: view(),
+                    rcode: labels::rcode_name(code),
+                    plugin: plugin.into(),
+                })
+            })
+            .inc();
     }
 
     /// One query sent upstream by `forward`: `coredns_proxy_request_duration_seconds{proxy_name="forward",to,rcode}`

@@ -53,4 +53,23 @@ impl<T> Interner<T> {
         self.entries.store(Arc::new(next));
         f(&made)
     }
+
+    /// The handle for `key` itself (made by `make` on first use), for callers that keep it
+    /// and skip the lookup afterwards.
+    pub fn get(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        if let Some((_, found)) = self.entries.load().iter().find(|(k, _)| &**k == key) {
+            return found.clone();
+        }
+        let _guard = self.insert.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.entries.load_full();
+        if let Some((_, found)) = current.iter().find(|(k, _)| &**k == key) {
+            return found.clone();
+        }
+        let made = Arc::new(make());
+        let mut next = Vec::with_capacity(current.len() + 1);
+        next.extend(current.iter().cloned());
+        next.push((key.into(), made.clone()));
+        self.entries.store(Arc::new(next));
+        made
+    }
 }

@@ -64,13 +64,15 @@ impl AnswerCache {
         }
     }
 
-    /// Answers `packet` into `out`, from the cache when possible.
+    /// Answers `packet`, received at `received` (one clock reading serves a whole batch of
+    /// queries), into `out`, from the cache when possible.
     pub fn respond(
         &mut self,
         handler: &Handler,
         generation: u64,
         packet: &[u8],
         client: SocketAddr,
+        received: Instant,
         out: &mut Vec<u8>,
     ) -> Served {
         let cacheable = packet.len() >= 12 && packet.len() <= MAX_KEY;
@@ -79,14 +81,13 @@ impl AnswerCache {
                 self.entries.clear();
                 self.generation = generation;
             }
-            let started = Instant::now();
-            let fresh = |reuse: &Reuse| reuse.until.is_none_or(|until| started < until);
+            let fresh = |reuse: &Reuse| reuse.until.is_none_or(|until| received < until);
             if let Some((answer, reuse)) = self.entries.get(&packet[2..]).filter(|(_, r)| fresh(r))
             {
                 out.clear();
                 out.extend_from_slice(&packet[..2]);
                 out.extend_from_slice(answer);
-                handler.account_reuse(reuse, client, packet.len(), out.len(), started);
+                handler.account_reuse(reuse, client, packet.len(), out.len(), received);
                 return Served::Send;
             }
         }

@@ -46,10 +46,10 @@ pub struct Reuse {
     /// A cache hit of this class (`true`: denial), counted again on each reuse.
     pub cache_hit: Option<bool>,
     pub chain: Arc<Chain>,
-    pub zone: Arc<str>,
+    /// The metric series the answer counts into, resolved once.
+    pub series: crate::metrics::ReuseSeries,
     pub qtype: RecordType,
     pub rcode: ResponseCode,
-    pub plugin: &'static str,
 }
 
 /// A query waiting for the upstream.
@@ -249,10 +249,11 @@ impl Handler {
                     until,
                     cache_hit,
                     chain: chain.clone(),
-                    zone: zone.clone(),
+                    series: chain
+                        .metrics
+                        .reuse_series(&chain.server_label, &zone, plugin),
                     qtype,
                     rcode,
-                    plugin,
                 });
                 Handled::Reply { reusable }
             }
@@ -282,14 +283,11 @@ impl Handler {
         if let (Some(denial), Some(cache)) = (reuse.cache_hit, &chain.cache) {
             cache.count_reused_hit(denial);
         }
-        chain.metrics.query(
-            &chain.server_label,
-            &reuse.zone,
-            crate::metrics::Proto::Udp,
+        chain.metrics.query_reused(
+            &reuse.series,
             client.is_ipv6(),
             reuse.qtype,
             reuse.rcode,
-            reuse.plugin,
             request_size,
             response_size,
             started.elapsed(),

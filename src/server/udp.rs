@@ -68,8 +68,9 @@ pub fn spawn(
                 }
             }
             let generation = generation.load(Ordering::Acquire);
+            let received = std::time::Instant::now();
             batch.answer(|query, peer, out| {
-                match cache.respond(&handler, generation, query, peer, out) {
+                match cache.respond(&handler, generation, query, peer, received, out) {
                     Served::Send => true,
                     Served::Nothing => false,
                     Served::Pending(pending) => {
