@@ -251,7 +251,7 @@ impl Handler {
                     chain: chain.clone(),
                     series: chain
                         .metrics
-                        .reuse_series(&chain.server_label, &zone, plugin),
+                        .reuse_series(&chain.server_label, zone, plugin),
                     qtype,
                     rcode,
                 });
