@@ -127,7 +127,8 @@ fn a_corrupt_or_truncated_snapshot_is_set_aside_and_replaced() {
         let path = corefile(&s, &snapshot);
         let _cairn = Cairn::start(&path, "cairn-damaged");
         within(Duration::from_secs(20), || web_answers(&s)).expect("serves from the API");
-        let st = status(&s).expect("/status");
+        // DNS may answer a moment before the health listener (which serves /status) is up.
+        let (_, st) = within(Duration::from_secs(5), || status(&s)).expect("/status");
         let reason = st["snapshot"]["set_aside"].as_str().unwrap_or_default();
         assert!(
             reason.to_lowercase().contains(&expect.to_lowercase()),
