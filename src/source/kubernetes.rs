@@ -307,7 +307,7 @@ async fn own_state(
         );
         if relisted {
             // A list's full objects and the index it replaced are gone: give the pages back.
-            trim.now(Instant::now());
+            trim.now();
         } else {
             // Each derived index frees parts of the one before it; give those pages back once
             // the changes pause (or every so often under constant churn).

@@ -1,4 +1,5 @@
-//! Returning the memory a full list used to the operating system.
+//! Keeping the heap small: glibc's malloc tuned at start ([`tune_allocator`]) and free memory
+//! given back to the operating system after relists and changes ([`TrimSchedule`]).
 //!
 //! Listing 100k endpoints decodes pages of full API objects that are dropped as soon as they
 //! are converted to slim records; glibc keeps the freed pages in its arenas, so the process
@@ -31,7 +32,7 @@ impl TrimSchedule {
     }
 
     /// Trims at once (after a relist).
-    pub fn now(&mut self, _now: Instant) {
+    pub fn now(&mut self) {
         release_free_memory();
         self.pending_since = None;
         self.changed_since_tick = false;
@@ -44,7 +45,7 @@ impl TrimSchedule {
         };
         let quiet = !std::mem::replace(&mut self.changed_since_tick, false);
         if quiet || now.duration_since(since) >= CHURN_TRIM_INTERVAL {
-            self.now(now);
+            self.now();
             return true;
         }
         false
