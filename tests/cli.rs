@@ -2,59 +2,26 @@
 //! Corefile) answers real queries over UDP and TCP; bad configuration and bad dumps stop it with
 //! a message naming the place.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 
+mod served;
+
+use served::Served;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cairn");
-
-/// A running `cairn serve`, killed on drop.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Starts `cairn` with `args` and waits for its "serving" log line to learn the address.
 fn serve(args: &[&str]) -> Served {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cairn starts");
-    let stderr = child.stderr.take().expect("stderr piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("cairn: {line}");
-            if line.contains(" serving ") {
-                if let Some(addr) = line.split("addr=").nth(1) {
-                    let addr = addr.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(addr);
-                }
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("cairn logs the address it serves on");
-    Served {
-        child,
-        addr: addr.parse().expect("a socket address"),
-    }
+    let mut command = Command::new(BIN);
+    command.args(args);
+    served::start(command, "cairn")
 }
 
 fn query(name: &str, qtype: RecordType) -> Vec<u8> {

@@ -9,15 +9,16 @@
 //! run from the root filesystem without isolation, and the test says so.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
+
+mod served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn");
 /// The uid and gid the image runs as (distroless's `nonroot`).
@@ -160,46 +161,6 @@ fn the_root_filesystem_holds_only_the_binary_certificates_and_users() {
     assert_eq!(in_tar, want);
 }
 
-/// A `cairn serve` started by the test, killed on drop.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `command` and waits for its "serving" log line to learn the address.
-fn start(mut command: Command) -> Served {
-    let mut child = command
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the server starts");
-    let stderr = child.stderr.take().expect("stderr piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("image: {line}");
-            if let Some(addr) = line.split(" serving addr=").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("cairn logs the address it serves on");
-    Served {
-        child,
-        addr: addr.parse().expect("a socket address"),
-    }
-}
-
 /// The A records the server at `addr` answers for `name`, as text.
 fn resolve_a(addr: SocketAddr, name: &str) -> Vec<String> {
     let mut m = Message::query();
@@ -274,7 +235,7 @@ fn the_image_answers_dns_as_65532_from_a_read_only_root() {
         let mut command = Command::new(rootfs.join("cairn"));
         command.args(["serve", "--listen", "127.0.0.1:0", "--from"]);
         command.arg(volume.join("cluster.yaml"));
-        let served = start(command);
+        let served = served::start(command, "image");
         assert_eq!(
             resolve_a(served.addr, "kubernetes.default.svc.cluster.local."),
             ["10.96.0.1"]
@@ -307,7 +268,7 @@ exec chroot --userspec=65532:65532 "$root" "$@""#;
             "--listen",
             "127.0.0.1:0",
         ]);
-    let served = start(command);
+    let served = served::start(command, "image");
 
     // It answers over loopback.
     assert_eq!(
