@@ -41,17 +41,7 @@ impl<T> Interner<T> {
                 return f(found);
             }
         }
-        let _guard = self.insert.lock().unwrap_or_else(|e| e.into_inner());
-        let current = self.entries.load_full();
-        if let Some((_, found)) = current.iter().find(|(k, _)| &**k == key) {
-            return f(found);
-        }
-        let made = Arc::new(make());
-        let mut next = Vec::with_capacity(current.len() + 1);
-        next.extend(current.iter().cloned());
-        next.push((key.into(), made.clone()));
-        self.entries.store(Arc::new(next));
-        f(&made)
+        f(&self.insert(key, make))
     }
 
     /// The handle for `key` itself (made by `make` on first use), for callers that keep it
@@ -60,6 +50,12 @@ impl<T> Interner<T> {
         if let Some((_, found)) = self.entries.load().iter().find(|(k, _)| &**k == key) {
             return found.clone();
         }
+        self.insert(key, make)
+    }
+
+    /// The slow path of both: under the insert lock, the handle another caller may have made
+    /// meanwhile, else a new one published in a copy of the list.
+    fn insert(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
         let _guard = self.insert.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.entries.load_full();
         if let Some((_, found)) = current.iter().find(|(k, _)| &**k == key) {
