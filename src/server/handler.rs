@@ -30,7 +30,8 @@ pub struct Block {
 /// What became of a packet.
 pub enum Handled {
     /// `out` holds the answer. `reusable` when it is a pure function of the query bytes and the
-    /// published indexes (the listener may keep it encoded), with what accounting a reuse needs.
+    /// published indexes (the listener may keep it encoded), with what accounting a reuse needs;
+    /// only for UDP, the one listener that keeps answers.
     Reply { reusable: Option<Reuse> },
     /// Nothing to send.
     Drop,
@@ -244,7 +245,8 @@ impl Handler {
                     Reusable::Until { until, denial } => (Some(until), Some(denial)),
                     Reusable::Never | Reusable::Always => (None, None),
                 };
-                let keep = reuse != Reusable::Never && chain.log.is_none();
+                let keep =
+                    transport == Transport::Udp && reuse != Reusable::Never && chain.log.is_none();
                 let reusable = keep.then(|| Reuse {
                     until,
                     cache_hit,
