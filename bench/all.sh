@@ -66,10 +66,7 @@ mkdir -p "$out"
 warn_if_loaded
 
 if [[ $build -eq 1 ]]; then
-    log "building Cairn and the bench examples (release)"
-    (cd "$repo" && cargo build --release --quiet --bin cairn --example ceiling \
-        --example cluster_probe --example api_bench) 2>&1 | tee "$out/build.log" >&2
-    [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
+    build_cairn "$repo" "$out" --example ceiling --example cluster_probe --example api_bench
 fi
 
 qps=(--rounds "$rounds" --duration "$duration" --no-build)

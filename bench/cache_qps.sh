@@ -76,20 +76,7 @@ trap 'exit 130' INT TERM
 
 zone=bench.example.
 probe="host-00001.$zone"   # the first A record: answers once the server (and upstream) work
-
-# Wait until a server answers $probe on 127.0.0.1:$1 (for the resolvers: forwarded and back).
-wait_answering() {
-    local port=$1 pid=$2 name=$3 i
-    for ((i = 0; i < 300; i++)); do
-        kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see $out/$name.log)"
-        if dig +time=1 +tries=1 -p "$port" @127.0.0.1 "$probe" A +short 2>/dev/null \
-            | grep -q '^10\.'; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    die "$name did not answer $probe on 127.0.0.1:$port within 30 s (see $out/$name.log)"
-}
+                           # (for the resolvers: forwarded and back)
 
 port_free "$knot_port" || die "port $knot_port is in use (set UPSTREAM_PORT)"
 port_free "$unbound_port" || die "port $unbound_port is in use (set UNBOUND_PORT)"
@@ -165,7 +152,7 @@ EOF
 cp "$work/knot/knot.conf" "$out/knot.conf"
 knotd -c "$work/knot/knot.conf" >"$out/knot.log" 2>&1 &
 knot_pid=$!
-wait_answering "$knot_port" "$knot_pid" knot
+wait_for_answer "$knot_port" "$knot_pid" knot "$probe" A '^10\.'
 log "knot $(knotd --version | awk '{print $NF}') (upstream) answering on 127.0.0.1:$knot_port (pid $knot_pid)"
 
 upstream_queries() {  # total queries Knot has received so far
@@ -227,7 +214,7 @@ unbound-checkconf "$work/unbound/unbound.conf" >"$out/unbound-checkconf.txt" 2>&
     || die "unbound-checkconf rejected the config (see $out/unbound-checkconf.txt)"
 unbound -d -c "$work/unbound/unbound.conf" >"$out/unbound.log" 2>&1 &
 unbound_pid=$!
-wait_answering "$unbound_port" "$unbound_pid" unbound
+wait_for_answer "$unbound_port" "$unbound_pid" unbound "$probe" A '^10\.'
 log "unbound $(unbound -V | awk 'NR == 1 { print $2 }') answering on 127.0.0.1:$unbound_port (pid $unbound_pid)"
 
 # --- Cairn -----------------------------------------------------------------------------------
@@ -244,7 +231,7 @@ cp "$work/Corefile" "$out/Corefile"
 RUST_LOG=${RUST_LOG:-warn} "$cairn" serve --corefile "$work/Corefile" \
     --from "$repo/examples/cluster.yaml" >"$out/cairn.log" 2>&1 &
 cairn_pid=$!
-wait_answering "$cairn_port" "$cairn_pid" cairn
+wait_for_answer "$cairn_port" "$cairn_pid" cairn "$probe" A '^10\.'
 log "cairn answering on 127.0.0.1:$cairn_port (pid $cairn_pid)"
 fi
 

@@ -79,10 +79,7 @@ load_start=$(load_average)
 cairn="$repo/target/release/cairn"
 ceiling="$repo/target/release/examples/ceiling"
 if [[ $build -eq 1 ]]; then
-    log "building Cairn and the ceiling responder (release)"
-    (cd "$repo" && cargo build --release --quiet --bin cairn --example ceiling) 2>&1 \
-        | tee "$out/build.log" >&2
-    [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
+    build_cairn "$repo" "$out" --example ceiling
 fi
 [[ -x $cairn && -x $ceiling ]] || die "no $cairn or $ceiling: run without --no-build"
 

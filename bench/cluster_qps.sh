@@ -73,20 +73,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Wait until a server answers on 127.0.0.1:$1 (the zone loaded, not only the port bound).
-wait_answering() {
-    local port=$1 pid=$2 name=$3 i
-    for ((i = 0; i < 300; i++)); do
-        kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see $out/$name.log)"
-        if dig +time=1 +tries=1 -p "$port" @127.0.0.1 "cluster.local." SOA +short 2>/dev/null \
-            | grep -q hostmaster; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    die "$name did not answer on 127.0.0.1:$port within 30 s (see $out/$name.log)"
-}
-
 port_free "$knot_port" || die "port $knot_port is in use (set KNOT_PORT)"
 port_free "$cairn_port" || die "port $cairn_port is in use (set CAIRN_PORT)"
 
@@ -134,7 +120,8 @@ EOF
 cp "$work/knot/knot.conf" "$out/knot.conf"
 knotd -c "$work/knot/knot.conf" >"$out/knot.log" 2>&1 &
 knot_pid=$!
-wait_answering "$knot_port" "$knot_pid" knot
+# SOA answered: the zone is loaded, not only the port bound.
+wait_for_answer "$knot_port" "$knot_pid" knot cluster.local. SOA hostmaster
 log "knot $(knotd --version | awk '{print $NF}') answering on 127.0.0.1:$knot_port (pid $knot_pid)"
 
 if [[ ${#servers[@]} -gt 1 ]]; then
@@ -142,7 +129,7 @@ if [[ ${#servers[@]} -gt 1 ]]; then
 RUST_LOG=${RUST_LOG:-warn} "$cairn" serve --from "$work/data/cluster.json" \
     --listen "127.0.0.1:$cairn_port" >"$out/cairn.log" 2>&1 &
 cairn_pid=$!
-wait_answering "$cairn_port" "$cairn_pid" cairn
+wait_for_answer "$cairn_port" "$cairn_pid" cairn cluster.local. SOA hostmaster
 log "cairn answering on 127.0.0.1:$cairn_port (pid $cairn_pid)"
 
 # --- compare answers -------------------------------------------------------------------------

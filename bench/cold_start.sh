@@ -69,10 +69,7 @@ load_start=$(load_average)
 cairn="$repo/target/release/cairn"
 probe="$repo/target/release/examples/cluster_probe"
 if [[ $build -eq 1 ]]; then
-    log "building Cairn and cluster_probe (release)"
-    (cd "$repo" && cargo build --release --quiet --bin cairn --example cluster_probe) 2>&1 \
-        | tee "$out/build.log" >&2
-    [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
+    build_cairn "$repo" "$out" --example cluster_probe
 fi
 [[ -x $cairn && -x $probe ]] || die "no $cairn or $probe: run without --no-build"
 

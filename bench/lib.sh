@@ -49,10 +49,14 @@ warn_if_loaded() {
     fi
 }
 
-# build_cairn REPO OUT: the release build, its output kept in OUT/build.log.
+# build_cairn REPO OUT [CARGO ARGS...]: the release build of Cairn's binary and whatever else the
+# arguments name (`--example ceiling`), its output kept in OUT/build.log.
 build_cairn() {
-    log "building Cairn (release)"
-    (cd "$1" && cargo build --release --quiet) 2>&1 | tee "$2/build.log" >&2
+    local repo=$1 out=$2
+    shift 2
+    local args=(--bin cairn "$@")
+    log "building (release): cargo build ${args[*]}"
+    (cd "$repo" && cargo build --release --quiet "${args[@]}") 2>&1 | tee "$out/build.log" >&2
     [[ ${PIPESTATUS[0]} -eq 0 ]] || die "cargo build failed"
 }
 
@@ -61,14 +65,14 @@ build_cairn() {
 wait_for_answer() {
     local port=$1 pid=$2 name=$3 qname=$4 qtype=$5 pattern=$6 i
     for ((i = 0; i < 300; i++)); do
-        kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see its log in ${out:-.})"
+        kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see ${out:-.}/$name.log)"
         if dig +time=1 +tries=1 -p "$port" @127.0.0.1 "$qname" "$qtype" +short 2>/dev/null \
             | grep -Eq "$pattern"; then
             return 0
         fi
         sleep 0.1
     done
-    die "$name did not answer $qname $qtype on 127.0.0.1:$port within 30 s"
+    die "$name did not answer $qname $qtype on 127.0.0.1:$port within 30 s (see ${out:-.}/$name.log)"
 }
 
 # dnsperf_round NAME PORT ROUND: one dnsperf run of `perf_args` (global) against 127.0.0.1:PORT,
