@@ -27,6 +27,7 @@ mod kubernetes;
 mod lexer;
 mod listener;
 mod log;
+mod nodelocal;
 mod parser;
 mod plugins;
 mod reload;
@@ -110,6 +111,9 @@ pub fn check_corefile_with(
             if let Err(e) = check_overlap(&servers, &server) {
                 errors.push(e);
             }
+            if let Some(e) = second_nodelocal(&servers, &server) {
+                errors.push(e);
+            }
             servers.push(server);
         }
     }
@@ -179,6 +183,20 @@ pub fn default_config(listen: SocketAddr, zone: &str) -> Config {
     Config {
         servers: vec![block],
     }
+}
+
+/// One node-local interface per Cairn: a second `nodelocal` block is refused at its line.
+fn second_nodelocal(earlier: &[ServerBlock], block: &ServerBlock) -> Option<ConfigError> {
+    let second = block.nodelocal.as_ref()?;
+    let first = earlier.iter().find_map(|b| b.nodelocal.as_ref())?;
+    Some(ConfigError::new(
+        &second.location.file,
+        second.location.line,
+        format!(
+            "only one `nodelocal` per Corefile; the first is at {}",
+            first.location
+        ),
+    ))
 }
 
 /// CoreDNS refuses two blocks serving the same zone on the same port and address.

@@ -201,7 +201,9 @@ impl Drop for BoundHttp {
 /// Bind `addr` and serve `routes` on it until the returned handle is shut down or dropped.
 /// Must be called inside a Tokio runtime.
 pub async fn serve(addr: SocketAddr, routes: Routes) -> io::Result<BoundHttp> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Bound as the DNS TCP listeners are (SO_REUSEPORT on a fixed port): during a node-local
+    // update both instances serve `/health` on the same address.
+    let listener = tokio::net::TcpListener::from_std(crate::server::tcp::bind(addr)?)?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = routes.router();

@@ -15,6 +15,7 @@ pub mod forward;
 pub mod hosts;
 pub mod http;
 pub mod metrics;
+pub mod nodelocal;
 pub mod run;
 pub mod server;
 pub mod snapshot;

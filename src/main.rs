@@ -211,6 +211,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let reload = config.servers.iter().find_map(|b| b.reload.clone());
+    // Node-local mode: the interface holds the addresses before the listeners bind them.
+    let node_local = cairn::nodelocal::NodeLocal::from_config(&config).map(std::sync::Arc::new);
+    if let Some(n) = &node_local {
+        runtime.block_on(n.prepare())?;
+    }
     let running = match &args.from {
         Some(dump) => cairn::run::dump::serve(config, dump)?,
         None => runtime.block_on(cairn::run::api::serve(config))?,
@@ -219,6 +224,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(%addr, "serving");
     }
     let running = std::sync::Arc::new(running);
+    if let Some(n) = &node_local {
+        // The listeners answer: now the switch may take the node's DNS off the service proxy.
+        runtime.block_on(n.arm())?;
+        runtime.spawn(n.clone().run_checks());
+        let (n, metrics) = (n.clone(), running.server.metrics().clone());
+        running
+            .server
+            .metrics()
+            .status_board()
+            .install_node_local(move || n.status(&metrics));
+    }
     if let (Some(reload), Some(path)) = (reload, args.corefile.clone()) {
         runtime.spawn(watch_corefile(path, loaded_text, reload, running.clone()));
     }
@@ -234,6 +250,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "shutting down: not ready any more, answering during lameduck"
         );
         tokio::time::sleep(lameduck).await;
+        if let Some(n) = &node_local {
+            n.stop().await;
+        }
         running.save().await;
         anyhow::Ok(())
     })?;

@@ -474,6 +474,21 @@ impl Metrics {
         });
     }
 
+    /// Queries received by the listener whose `server` label is given, over every zone,
+    /// protocol and type (`coredns_dns_requests_total` summed).
+    pub fn requests_for_server(&self, server: &str) -> u64 {
+        let servers = self.zones.entries();
+        let Some((_, zones)) = servers.iter().find(|(k, _)| &**k == server) else {
+            return 0;
+        };
+        zones
+            .entries()
+            .iter()
+            .flat_map(|(_, z)| z.requests.iter())
+            .filter_map(|c| c.get().map(|c| c.get()))
+            .sum()
+    }
+
     /// The series a UDP answer served again from a listener's own cache counts into, looked up
     /// by name once, when the answer is kept ([`Metrics::query_reused`] then needs no lookup).
     pub fn reuse_series(&self, server: &str, zone: &str, plugin: &'static str) -> ReuseSeries {

@@ -24,6 +24,56 @@ pub struct Status {
     pub data: DataStatus,
     /// The snapshot on disk; `None` when no `snapshot` option is configured.
     pub snapshot: Option<SnapshotStatus>,
+    /// Node-local mode's interface and rules; `None` without a `nodelocal` block.
+    #[serde(default)]
+    pub node_local: Option<NodeLocalStatus>,
+}
+
+/// Node-local mode: whether this node's DNS addresses are captured, and what was repaired.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct NodeLocalStatus {
+    pub interface: String,
+    /// `dummy`, or `bridge` where the kernel has no dummy driver; `None` until found.
+    pub kind: Option<String>,
+    pub interface_present: bool,
+    pub addresses: Vec<NodeLocalAddress>,
+    /// `inet cairn`.
+    pub table: String,
+    /// The table holds exactly the rules that capture the addresses.
+    pub rules_present: bool,
+    pub check_interval_seconds: f64,
+    pub last_check_age_seconds: Option<f64>,
+    pub last_repair: Option<NodeLocalRepair>,
+    /// Things found missing and put back (interface, addresses, rules), since start.
+    pub repairs: u64,
+    /// Repairs that failed, since start.
+    pub failures: u64,
+    /// Repairs and failures by what: `interface`, `addresses`, `rules`.
+    #[serde(default)]
+    pub repairs_by: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    pub failures_by: std::collections::BTreeMap<String, u64>,
+    /// The last failure, kept until a check passes.
+    pub last_error: Option<String>,
+    /// DNS queries received on the node-local addresses since start.
+    pub local_queries: u64,
+    /// Other Cairn instances holding these addresses on this node now (an update in progress).
+    pub other_instances: usize,
+}
+
+/// One captured address.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct NodeLocalAddress {
+    pub address: String,
+    pub present: bool,
+}
+
+/// The last thing put back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct NodeLocalRepair {
+    /// `interface`, `addresses` or `rules`.
+    pub what: String,
+    pub age_seconds: f64,
 }
 
 /// The candidate API endpoints and which one the watches use.
@@ -105,12 +155,17 @@ pub struct SnapshotStatus {
 }
 
 type Provider = Box<dyn Fn() -> Status + Send + Sync>;
+type NodeLocalProvider = Box<dyn Fn() -> NodeLocalStatus + Send + Sync>;
 
 /// Where `/status` gets its document: the part of Cairn that knows the sources installs a
 /// provider; until then (and for `--from` dumps without one) `/status` shows what the HTTP
 /// listener itself knows. Cloning shares the slot.
+/// Node-local mode fills its own part of the document, whichever provider is installed.
 #[derive(Clone, Default)]
-pub struct StatusBoard(std::sync::Arc<std::sync::RwLock<Option<Provider>>>);
+pub struct StatusBoard {
+    main: std::sync::Arc<std::sync::RwLock<Option<Provider>>>,
+    node_local: std::sync::Arc<std::sync::RwLock<Option<NodeLocalProvider>>>,
+}
 
 impl std::fmt::Debug for StatusBoard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,13 +176,29 @@ impl std::fmt::Debug for StatusBoard {
 impl StatusBoard {
     /// From now on `/status` shows what `provider` returns.
     pub fn install(&self, provider: impl Fn() -> Status + Send + Sync + 'static) {
-        let mut slot = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let mut slot = self.main.write().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(Box::new(provider));
+    }
+
+    /// From now on `/status` shows `node_local` as `provider` returns it.
+    pub fn install_node_local(
+        &self,
+        provider: impl Fn() -> NodeLocalStatus + Send + Sync + 'static,
+    ) {
+        let mut slot = self.node_local.write().unwrap_or_else(|e| e.into_inner());
         *slot = Some(Box::new(provider));
     }
 
     /// The current document (`live` is filled in by the HTTP listener, which runs the check).
     pub fn read(&self) -> Status {
-        let slot = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let mut status = self.read_main();
+        let slot = self.node_local.read().unwrap_or_else(|e| e.into_inner());
+        status.node_local = slot.as_ref().map(|provider| provider());
+        status
+    }
+
+    fn read_main(&self) -> Status {
+        let slot = self.main.read().unwrap_or_else(|e| e.into_inner());
         match slot.as_ref() {
             Some(provider) => provider(),
             None => Status {

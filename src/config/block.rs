@@ -16,7 +16,7 @@ use super::model::{Location, ServerBlock, ServerZone};
 use super::parser::{Directive, RawBlock};
 use super::plugins::is_coredns_plugin;
 use super::zone::parse_key;
-use super::{cache, forward, hosts, kubernetes, listener, log, reload, switches};
+use super::{cache, forward, hosts, kubernetes, listener, log, nodelocal, reload, switches};
 
 /// Interprets a server block; `files` reads the files directives name (`forward`'s resolv.conf).
 /// Every bad key or directive is added to `errors`, in order. The block is returned when its
@@ -89,6 +89,9 @@ pub fn interpret(
             Err(e) => errors.push(e),
         }
     }
+    if let Err(e) = nodelocal::check_block(&block) {
+        errors.push(e);
+    }
     Some(block)
 }
 
@@ -137,6 +140,10 @@ fn directive(block: &mut ServerBlock, d: &Directive, files: &dyn Files) -> Resul
         }
         "reload" => {
             block.reload = Some(reload::parse(d)?);
+            Ok(())
+        }
+        "nodelocal" => {
+            block.nodelocal = Some(nodelocal::parse(d)?);
             Ok(())
         }
         "loadbalance" => {

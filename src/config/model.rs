@@ -60,6 +60,8 @@ pub struct ServerBlock {
     pub reload: Option<ReloadConfig>,
     /// `loadbalance [round_robin]`: shuffle A/AAAA records in answers.
     pub loadbalance: bool,
+    /// `nodelocal { ... }`: capture the `bind` addresses on this node (Cairn's own plugin).
+    pub nodelocal: Option<NodeLocalConfig>,
     /// The plugins used, in the order they were written (imports spliced in), each once: for
     /// reports such as `cairn validate`'s. What runs does not depend on it.
     pub plugins: Vec<String>,
@@ -84,6 +86,7 @@ impl ServerBlock {
             loop_detect: false,
             reload: None,
             loadbalance: false,
+            nodelocal: None,
             plugins: Vec::new(),
         }
     }
@@ -325,6 +328,17 @@ pub struct HostsConfig {
     pub reload: Duration,
     pub fallthrough: Option<Vec<String>>,
     pub no_reverse: bool,
+}
+
+/// `nodelocal { interface NAME; check DURATION }`: the interface that holds the block's `bind`
+/// addresses, and how often it and the nftables rules are verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeLocalConfig {
+    pub location: Location,
+    /// Default `cairn0`.
+    pub interface: String,
+    /// Default 10 s.
+    pub check: Duration,
 }
 
 /// `health [ADDR] { lameduck DUR }`.

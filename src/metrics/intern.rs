@@ -53,6 +53,11 @@ impl<T> Interner<T> {
         self.insert(key, make)
     }
 
+    /// Every handle made so far, with its key.
+    pub fn entries(&self) -> Arc<Vec<(Box<str>, Arc<T>)>> {
+        self.entries.load_full()
+    }
+
     /// The slow path of both: under the insert lock, the handle another caller may have made
     /// meanwhile, else a new one published in a copy of the list.
     fn insert(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {

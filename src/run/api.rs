@@ -24,6 +24,7 @@ use crate::status::{DataStatus, SnapshotStatus, Status};
 
 /// Starts the watches, waits as the first `kubernetes` block says, and starts answering.
 pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
+    let pods_node = crate::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
     let blocks: Vec<KubernetesConfig> = config
         .servers
         .iter()
@@ -91,6 +92,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
             snapshot: writer
                 .as_ref()
                 .map(|w| snapshot_status(&w.stats(), is_restored, set_aside.clone())),
+            node_local: None,
         });
     }
     // With a restored snapshot there is something correct to serve already: answer before
@@ -113,7 +115,10 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
             kept_learned: learned.clone(),
         }) as Box<dyn kubernetes::Keeper>
     });
-    let specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
+    let mut specs = kubernetes::watch_specs(&blocks.iter().collect::<Vec<_>>());
+    if let Some(node) = &pods_node {
+        kubernetes::pods_on_node(&mut specs, node);
+    }
     let source = kubernetes::start(&failover, specs, publisher, restored, keeper);
     let mut status = source.status.clone();
     if !is_restored {
@@ -158,6 +163,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
             snapshot: writer
                 .as_ref()
                 .map(|w| snapshot_status(&w.stats(), is_restored, set_aside.clone())),
+            node_local: None,
         }
     });
     Ok(super::Running {

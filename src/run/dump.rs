@@ -54,6 +54,7 @@ pub fn serve(config: Config, dump: &Path) -> anyhow::Result<super::Running> {
             pods: counts[3],
         },
         snapshot: None,
+        node_local: None,
     });
     let server = prepared.listen().context("cannot start serving")?;
     Ok(super::Running {

@@ -134,6 +134,18 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
     specs
 }
 
+/// Restricts the Pod watches to the pods scheduled on `node` (`spec.nodeName`): a node-local
+/// Cairn's clients are that node's pods only, so it lists and watches no others.
+pub fn pods_on_node(specs: &mut [WatchSpec], node: &str) {
+    for spec in specs.iter_mut().filter(|s| s.scope.kind == Kind::Pod) {
+        let on_node = format!("spec.nodeName={node}");
+        spec.field_selector = Some(match spec.field_selector.take() {
+            Some(fields) => format!("{on_node},{fields}"),
+            None => on_node,
+        });
+    }
+}
+
 /// Starts watching through the active endpoint of `failover` (moving every watch when it
 /// changes) and publishing into `publisher`, beginning from `restored` (the last-known state
 /// from a snapshot, served as complete until the API lists), or from nothing. The returned

@@ -1,0 +1,467 @@
+//! Node-local mode (the `nodelocal` plugin): this Cairn captures its server block's `bind`
+//! addresses on the node — typically the link-local `169.254.20.10` and the kube-dns ClusterIP
+//! — so pods' DNS never crosses the service proxy and never enters connection tracking.
+//!
+//! The pieces, in the order a start runs them:
+//! 1. [`NodeLocal::prepare`]: the interface ([`link`]) with every address, created or adopted
+//!    (after a `kill -9` it is still there), before the listeners bind to those addresses;
+//! 2. [`NodeLocal::arm`], once the listeners answer: `table inet cairn` ([`rules`]), the
+//!    switch that takes the traffic off the service proxy's DNAT;
+//! 3. [`NodeLocal::run_checks`]: every `check`, verify interface, addresses and table and put
+//!    back whatever is missing (counted, logged once per repair);
+//! 4. [`NodeLocal::stop`], after lameduck: the table, then the interface, are removed — unless
+//!    another instance runs on the node ([`handoff`]), which keeps them.
+//!
+//! This module owns the node's network state and nothing else: it never answers DNS, and
+//! the server never touches the interface or the rules.
+
+pub mod handoff;
+pub mod link;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::model::{Config, PodMode};
+use crate::status::{NodeLocalAddress, NodeLocalRepair, NodeLocalStatus};
+use link::Kind;
+
+/// Longest wait for another instance's setup, repair or teardown.
+const LOCK_LIMIT: Duration = Duration::from_secs(10);
+
+/// Why node-local mode cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeLocalError {
+    #[error("nodelocal (at {at}): {what}")]
+    Setup { at: String, what: String },
+    #[error(
+        "nodelocal with `pods verified` watches only this node's pods: set NODE_NAME to the \
+         node's name (the downward API's spec.nodeName)"
+    )]
+    NoNodeName,
+}
+
+/// What is checked and repaired, for metrics and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Interface,
+    Addresses,
+    Rules,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Part::Interface => "interface",
+            Part::Addresses => "addresses",
+            Part::Rules => "rules",
+        }
+    }
+}
+
+/// What the last check found, and what has been repaired since start.
+#[derive(Debug, Default)]
+struct Seen {
+    kind: Option<Kind>,
+    interface_present: bool,
+    addresses_present: Vec<IpAddr>,
+    rules_present: bool,
+    last_check: Option<Instant>,
+    last_repair: Option<(Part, Instant)>,
+    repairs: BTreeMap<&'static str, u64>,
+    failures: BTreeMap<&'static str, u64>,
+    last_error: Option<String>,
+    other_instances: usize,
+    /// The bridge fallback has been logged.
+    said_bridge: bool,
+}
+
+/// Node-local mode for one Corefile.
+#[derive(Debug)]
+pub struct NodeLocal {
+    interface: String,
+    spec: rules::Spec,
+    check: Duration,
+    location: String,
+    /// The listener's `server` label, for counting local queries.
+    server_label: String,
+    registration: Mutex<Option<handoff::Registration>>,
+    /// The rules are wanted: the listeners answer and shutdown has not begun.
+    armed: std::sync::atomic::AtomicBool,
+    seen: Mutex<Seen>,
+}
+
+/// The node name pods are filtered on: `Some` when a `nodelocal` Corefile has `pods verified`
+/// (its clients are this node's pods only), from `NODE_NAME`.
+pub fn pods_node(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, NodeLocalError> {
+    let node_local = config.servers.iter().any(|b| b.nodelocal.is_some());
+    let verified = config
+        .servers
+        .iter()
+        .filter_map(|b| b.kubernetes.as_ref())
+        .any(|k| k.pods == PodMode::Verified);
+    if !(node_local && verified) {
+        return Ok(None);
+    }
+    match env("NODE_NAME").filter(|n| !n.trim().is_empty()) {
+        Some(node) => Ok(Some(node.trim().to_string())),
+        None => Err(NodeLocalError::NoNodeName),
+    }
+}
+
+impl NodeLocal {
+    /// Node-local mode as the Corefile asks for it, or `None` without a `nodelocal` block.
+    pub fn from_config(config: &Config) -> Option<NodeLocal> {
+        let block = config.servers.iter().find(|b| b.nodelocal.is_some())?;
+        let n = block.nodelocal.as_ref()?;
+        let mut ports: Vec<u16> = block.zones.iter().map(|z| z.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Some(NodeLocal {
+            interface: n.interface.clone(),
+            spec: rules::Spec {
+                addrs: block.bind.clone(),
+                ports,
+            },
+            check: n.check,
+            location: n.location.to_string(),
+            server_label: crate::server::assemble::server_label(block),
+            registration: Mutex::new(None),
+            armed: std::sync::atomic::AtomicBool::new(false),
+            seen: Mutex::new(Seen::default()),
+        })
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn setup_error(&self, what: impl std::fmt::Display) -> NodeLocalError {
+        NodeLocalError::Setup {
+            at: self.location.clone(),
+            what: what.to_string(),
+        }
+    }
+
+    /// Joins the instances on this node and makes sure the interface holds every address;
+    /// before the listeners bind to them. Fails when the interface cannot be had.
+    pub async fn prepare(&self) -> Result<(), NodeLocalError> {
+        let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;
+        let registration = handoff::register(&self.interface)
+            .map_err(|e| self.setup_error(format!("cannot register on this node: {e}")))?;
+        let others = registration.others();
+        *self.registration.lock().unwrap_or_else(|e| e.into_inner()) = Some(registration);
+        self.seen().other_instances = others;
+        self.ensure_interface()
+            .await
+            .map_err(|e| self.setup_error(e))?;
+        let addrs: Vec<String> = self.spec.addrs.iter().map(|a| a.to_string()).collect();
+        tracing::info!(
+            interface = %self.interface,
+            addresses = %addrs.join(","),
+            other_instances = others,
+            "nodelocal: interface ready"
+        );
+        Ok(())
+    }
+
+    /// Installs the rules (the listeners answer now) and keeps them from then on.
+    pub async fn arm(&self) -> Result<(), NodeLocalError> {
+        let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+        let spec = self.spec.clone();
+        let present = blocking(move || rules::present(&spec))
+            .await
+            .map_err(|e| self.setup_error(e))?;
+        if !present {
+            let spec = self.spec.clone();
+            blocking(move || rules::install(&spec))
+                .await
+                .map_err(|e| self.setup_error(e))?;
+        }
+        self.seen().rules_present = true;
+        tracing::info!(
+            table = rules::TABLE,
+            adopted = present,
+            "nodelocal: DNS to the node-local addresses bypasses connection tracking and the service proxy"
+        );
+        Ok(())
+    }
+
+    /// Every `check` interval, [`NodeLocal::check`] until shutdown begins.
+    pub async fn run_checks(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(self.check);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if !self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            self.check().await;
+        }
+    }
+
+    /// Verifies interface, addresses and rules, and puts back what is missing.
+    pub async fn check(&self) {
+        let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;
+        if !self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+            return; // shutting down: the teardown decides now
+        }
+        let others = self
+            .registration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(0, |r| r.others());
+        self.seen().other_instances = others;
+        let mut ok = true;
+        if let Err(e) = self.ensure_interface().await {
+            ok = false;
+            tracing::debug!(%e, "nodelocal: interface check failed");
+        }
+        let spec = self.spec.clone();
+        match blocking(move || rules::present(&spec)).await {
+            Ok(true) => self.seen().rules_present = true,
+            Ok(false) => {
+                self.seen().rules_present = false;
+                let spec = self.spec.clone();
+                match blocking(move || rules::install(&spec)).await {
+                    Ok(()) => {
+                        self.seen().rules_present = true;
+                        self.repaired(Part::Rules);
+                    }
+                    Err(e) => {
+                        ok = false;
+                        self.failed(Part::Rules, &e);
+                    }
+                }
+            }
+            Err(e) => {
+                ok = false;
+                self.failed(Part::Rules, &e);
+            }
+        }
+        let mut seen = self.seen();
+        seen.last_check = Some(Instant::now());
+        if ok {
+            seen.last_error = None;
+        }
+    }
+
+    /// The interface with every address, created or repaired as needed.
+    async fn ensure_interface(&self) -> Result<(), String> {
+        // Only what goes missing after start counts as a repair (the first setup, or the
+        // adoption of what a killed instance left, does not).
+        let repairing = self.armed.load(std::sync::atomic::Ordering::SeqCst);
+        let mut recreated = false;
+        let handle = link::connect().map_err(|e| e.to_string())?;
+        let found = link::find(&handle, &self.interface).await.map_err(|e| {
+            self.failed(Part::Interface, &e);
+            e.to_string()
+        })?;
+        let mut found = match found {
+            Some(found) => found,
+            None => {
+                recreated = repairing;
+                let kind = link::create(&handle, &self.interface).await.map_err(|e| {
+                    self.failed(Part::Interface, &e);
+                    e.to_string()
+                })?;
+                if kind == Kind::Bridge && !std::mem::replace(&mut self.seen().said_bridge, true) {
+                    tracing::info!(
+                        interface = %self.interface,
+                        "nodelocal: no dummy interface type in this kernel; using a bridge without ports"
+                    );
+                }
+                match link::find(&handle, &self.interface).await {
+                    Ok(Some(found)) => found,
+                    Ok(None) => {
+                        let why = format!("interface {} vanished after creation", self.interface);
+                        self.failed(Part::Interface, &why);
+                        return Err(why);
+                    }
+                    Err(e) => {
+                        self.failed(Part::Interface, &e);
+                        return Err(e.to_string());
+                    }
+                }
+            }
+        };
+        let Some(kind) = found.kind else {
+            let why = format!(
+                "interface {} exists and is not a dummy or bridge interface: not Cairn's; \
+                 remove it or choose another name with `interface`",
+                self.interface
+            );
+            self.failed(Part::Interface, &why);
+            return Err(why);
+        };
+        self.seen().kind = Some(kind);
+        if !found.up {
+            link::set_up(&handle, found.index).await.map_err(|e| {
+                self.failed(Part::Interface, &e);
+                e.to_string()
+            })?;
+            found.up = true;
+        }
+        self.seen().interface_present = true;
+        let missing: Vec<IpAddr> = self
+            .spec
+            .addrs
+            .iter()
+            .copied()
+            .filter(|a| !found.addresses.contains(a))
+            .collect();
+        for &ip in &missing {
+            if let Err(e) = link::add_address(&handle, found.index, ip).await {
+                self.failed(Part::Addresses, &e);
+                return Err(e.to_string());
+            }
+        }
+        if recreated {
+            self.repaired(Part::Interface);
+        } else if repairing && !missing.is_empty() {
+            self.repaired(Part::Addresses);
+        }
+        self.seen().addresses_present = self.spec.addrs.clone();
+        Ok(())
+    }
+
+    fn repaired(&self, part: Part) {
+        let mut seen = self.seen();
+        *seen.repairs.entry(part.name()).or_insert(0) += 1;
+        seen.last_repair = Some((part, Instant::now()));
+        drop(seen);
+        tracing::warn!(
+            what = part.name(),
+            interface = %self.interface,
+            "nodelocal: found missing and put back"
+        );
+    }
+
+    fn failed(&self, part: Part, err: &dyn std::fmt::Display) {
+        let text = err.to_string();
+        let mut seen = self.seen();
+        *seen.failures.entry(part.name()).or_insert(0) += 1;
+        let repeated = seen.last_error.as_deref() == Some(text.as_str());
+        seen.last_error = Some(text.clone());
+        match part {
+            Part::Interface => seen.interface_present = false,
+            Part::Addresses => seen.addresses_present.clear(),
+            Part::Rules => seen.rules_present = false,
+        }
+        drop(seen);
+        if !repeated {
+            tracing::error!(what = part.name(), error = %text, "nodelocal: cannot repair");
+        }
+    }
+
+    /// Shutdown, after lameduck: stops repairing and, unless another instance runs on this
+    /// node, removes the rules (the node's traffic takes the Service path again), then the
+    /// interface.
+    pub async fn stop(&self) {
+        let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;
+        self.armed.store(false, std::sync::atomic::Ordering::SeqCst);
+        let registration = self
+            .registration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let others = registration.as_ref().map_or(0, |r| r.others());
+        drop(registration);
+        if others > 0 {
+            tracing::info!(
+                other_instances = others,
+                "nodelocal: another instance runs on this node; leaving the interface and rules to it"
+            );
+            return;
+        }
+        match blocking(rules::remove).await {
+            Ok(()) => self.seen().rules_present = false,
+            Err(e) => tracing::error!(error = %e, "nodelocal: cannot remove the rules"),
+        }
+        let removed = async {
+            let handle = link::connect().map_err(|e| e.to_string())?;
+            if let Some(found) = link::find(&handle, &self.interface)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                link::delete(&handle, found.index)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        };
+        match removed.await {
+            Ok(()) => {
+                self.seen().interface_present = false;
+                tracing::info!(
+                    interface = %self.interface,
+                    "nodelocal: removed the rules and the interface; this node's DNS takes the Service path again"
+                );
+            }
+            Err(e) => tracing::error!(error = %e, "nodelocal: cannot remove the interface"),
+        }
+    }
+
+    /// The `/status` part; `local_queries` from the listener's request counters.
+    pub fn status(&self, metrics: &crate::metrics::Metrics) -> NodeLocalStatus {
+        let seen = self.seen();
+        let owned = |m: &BTreeMap<&'static str, u64>| {
+            m.iter()
+                .map(|(k, v)| ((*k).to_string(), *v))
+                .collect::<BTreeMap<String, u64>>()
+        };
+        NodeLocalStatus {
+            interface: self.interface.clone(),
+            kind: seen.kind.map(|k| {
+                match k {
+                    Kind::Dummy => "dummy",
+                    Kind::Bridge => "bridge",
+                }
+                .to_string()
+            }),
+            interface_present: seen.interface_present,
+            addresses: self
+                .spec
+                .addrs
+                .iter()
+                .map(|a| NodeLocalAddress {
+                    address: a.to_string(),
+                    present: seen.addresses_present.contains(a),
+                })
+                .collect(),
+            table: rules::TABLE.to_string(),
+            rules_present: seen.rules_present,
+            check_interval_seconds: self.check.as_secs_f64(),
+            last_check_age_seconds: seen.last_check.map(|t| t.elapsed().as_secs_f64()),
+            last_repair: seen.last_repair.map(|(part, at)| NodeLocalRepair {
+                what: part.name().to_string(),
+                age_seconds: at.elapsed().as_secs_f64(),
+            }),
+            repairs: seen.repairs.values().sum(),
+            failures: seen.failures.values().sum(),
+            repairs_by: owned(&seen.repairs),
+            failures_by: owned(&seen.failures),
+            last_error: seen.last_error.clone(),
+            local_queries: metrics.requests_for_server(&self.server_label),
+            other_instances: seen.other_instances,
+        }
+    }
+}
+
+/// Runs a blocking netlink exchange off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, rules::RulesError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the netlink task failed: {e}")),
+    }
+}

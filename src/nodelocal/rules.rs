@@ -1,0 +1,439 @@
+//! Cairn's nftables table, `table inet cairn`, through netlink (no `nft` binary, no libnftnl):
+//! the switch that keeps DNS to the node-local addresses out of connection tracking.
+//!
+//! ```text
+//! table inet cairn {
+//!   chain raw_prerouting { type filter hook prerouting priority raw;   # -300
+//!     ip daddr A udp dport 53 notrack; ip daddr A tcp dport 53 notrack }       # queries in
+//!   chain raw_output { type filter hook output priority raw;
+//!     ip saddr A udp sport 53 notrack; ...                                      # answers out
+//!     ip daddr A udp dport 53 notrack; ... }                                    # host-network clients
+//!   chain filter_input { type filter hook input priority filter;
+//!     ip daddr A udp dport 53 accept; ... }
+//!   chain filter_output { type filter hook output priority filter;
+//!     ip saddr A udp sport 53 accept; ... }
+//! }
+//! ```
+//! (`ip6` for IPv6 addresses; one rule per address, protocol and port.) Untracked packets skip
+//! every nat chain, whoever wrote it (kube-proxy's nftables or iptables-nft/legacy rules), so
+//! the service proxy's DNAT of the kube-dns ClusterIP never fires and the packet is delivered
+//! to the local address. Without the table, the same packet is DNATed as before: deleting the
+//! table is the way back to the Service path.
+//!
+//! **Library.** The generated `netlink-bindings` (nftables family, from the kernel's netlink
+//! YAML specs) encode and decode the messages and `netlink-socket2` sends them: both pure Rust,
+//! MIT/Apache-2.0. The higher-level crates either link libnftnl (GPL) or lack `notrack` and
+//! dumps. What is hand-written here is only which expressions make each rule.
+//!
+//! **Verification.** Every rule carries a comment (nft's userdata TLV, shown by `nft list`)
+//! naming what it does; the table is "present" when its rules' chains and comments are exactly
+//! the expected ones. Anything else — no table, a flushed chain, a missing or extra rule — is
+//! repaired by replacing the whole table in one atomic batch.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::net::IpAddr;
+
+use netlink_bindings::nftables::{
+    self, CmpOps, MetaKeys, Nfgenmsg, PayloadBase, PushExprListAttrs, PushRuleAttrs, Registers,
+    VerdictCode,
+};
+use netlink_bindings::utils::RequestBuf;
+use netlink_socket2::NetlinkSocket;
+
+/// The table's family and name, as `nft` writes them.
+pub const TABLE: &str = "inet cairn";
+const TABLE_NAME: &CStr = c"cairn";
+
+const NFPROTO_INET: u8 = 1;
+const NFPROTO_IPV4: u8 = 2;
+const NFPROTO_IPV6: u8 = 10;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const NF_ACCEPT: u32 = 1;
+/// `NFNL_SUBSYS_NFTABLES`, the batch's resource id.
+const SUBSYS_NFTABLES: u16 = 10;
+/// nft's userdata type for a rule comment.
+const UDATA_RULE_COMMENT: u8 = 0;
+
+/// A failed nftables request.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}: {source}")]
+pub struct RulesError {
+    doing: &'static str,
+    #[source]
+    source: std::io::Error,
+}
+
+fn failed<E: Into<std::io::Error>>(doing: &'static str) -> impl FnOnce(E) -> RulesError {
+    move |e| RulesError {
+        doing,
+        source: e.into(),
+    }
+}
+
+/// The base chains: name, hook, priority.
+const CHAINS: [(&CStr, u32, i32); 4] = [
+    (c"raw_prerouting", 0, -300), // NF_INET_PRE_ROUTING, raw
+    (c"raw_output", 3, -300),     // NF_INET_LOCAL_OUT, raw
+    (c"filter_input", 1, 0),      // NF_INET_LOCAL_IN, filter
+    (c"filter_output", 3, 0),     // NF_INET_LOCAL_OUT, filter
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// Match the destination address and port.
+    To,
+    /// Match the source address and port.
+    From,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Notrack,
+    Accept,
+}
+
+/// One rule of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rule {
+    chain: &'static CStr,
+    addr: IpAddr,
+    tcp: bool,
+    port: u16,
+    side: Side,
+    verdict: Verdict,
+}
+
+impl Rule {
+    /// What `nft` would print for it; also its comment, by which it is recognised.
+    fn comment(&self) -> String {
+        let family = if self.addr.is_ipv4() { "ip" } else { "ip6" };
+        let proto = if self.tcp { "tcp" } else { "udp" };
+        let (a, p) = match self.side {
+            Side::To => ("daddr", "dport"),
+            Side::From => ("saddr", "sport"),
+        };
+        let verdict = match self.verdict {
+            Verdict::Notrack => "notrack",
+            Verdict::Accept => "accept",
+        };
+        format!(
+            "cairn: {family} {a} {} {proto} {p} {} {verdict}",
+            self.addr, self.port
+        )
+    }
+}
+
+/// What the table must hold: the captured addresses and ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub addrs: Vec<IpAddr>,
+    pub ports: Vec<u16>,
+}
+
+impl Spec {
+    fn rules(&self) -> Vec<Rule> {
+        let mut out = Vec::new();
+        let shapes: [(&'static CStr, Side, Verdict); 5] = [
+            (CHAINS[0].0, Side::To, Verdict::Notrack),
+            (CHAINS[1].0, Side::From, Verdict::Notrack),
+            (CHAINS[1].0, Side::To, Verdict::Notrack),
+            (CHAINS[2].0, Side::To, Verdict::Accept),
+            (CHAINS[3].0, Side::From, Verdict::Accept),
+        ];
+        for (chain, side, verdict) in shapes {
+            for &addr in &self.addrs {
+                for &port in &self.ports {
+                    for tcp in [false, true] {
+                        out.push(Rule {
+                            chain,
+                            addr,
+                            tcp,
+                            port,
+                            side,
+                            verdict,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// (chain, comment) -> how many times, for comparing with what the kernel holds.
+    fn expected(&self) -> BTreeMap<(String, String), usize> {
+        let mut out = BTreeMap::new();
+        for rule in self.rules() {
+            let key = (rule.chain.to_string_lossy().into_owned(), rule.comment());
+            *out.entry(key).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+fn header(family: u8) -> Nfgenmsg {
+    Nfgenmsg {
+        nfgen_family: family,
+        ..Default::default()
+    }
+}
+
+fn batch_header() -> Nfgenmsg {
+    let mut h = Nfgenmsg::new();
+    h.set_res_id(SUBSYS_NFTABLES);
+    h
+}
+
+/// Removes the table if it is there, in the batch being built (adding it first makes the
+/// delete succeed either way).
+fn push_delete(c: &mut nftables::Chained<'_>) {
+    c.request()
+        .set_create()
+        .op_newtable_do(&header(NFPROTO_INET))
+        .encode()
+        .push_name(TABLE_NAME);
+    c.request()
+        .op_deltable_do(&header(NFPROTO_INET))
+        .encode()
+        .push_name(TABLE_NAME);
+}
+
+fn send(
+    sock: &mut NetlinkSocket,
+    doing: &'static str,
+    build: impl FnOnce(&mut nftables::Chained<'_>),
+) -> Result<(), RulesError> {
+    let mut c = nftables::Chained::new(sock.reserve_seq(512));
+    c.request().op_batch_begin_do(&batch_header());
+    build(&mut c);
+    c.request().op_batch_end_do(&batch_header());
+    sock.request_chained(&c.finalize())
+        .map_err(failed(doing))?
+        .recv_all()
+        .map_err(failed(doing))
+}
+
+/// Replaces the table with exactly what `spec` needs, atomically: there is no moment with
+/// half a table.
+pub fn install(spec: &Spec) -> Result<(), RulesError> {
+    let mut sock = NetlinkSocket::new();
+    send(&mut sock, "installing table inet cairn", |c| {
+        push_delete(c);
+        c.request()
+            .set_create()
+            .op_newtable_do(&header(NFPROTO_INET))
+            .encode()
+            .push_name(TABLE_NAME);
+        for (name, hook, priority) in CHAINS {
+            c.request()
+                .set_create()
+                .op_newchain_do(&header(NFPROTO_INET))
+                .encode()
+                .push_table(TABLE_NAME)
+                .push_name(name)
+                .nested_hook()
+                .push_num(hook)
+                .push_priority(priority)
+                .end_nested()
+                .push_type(c"filter")
+                .push_policy(NF_ACCEPT);
+        }
+        for rule in spec.rules() {
+            let comment = rule.comment();
+            let exprs = c
+                .request()
+                .set_create()
+                .set_append()
+                .op_newrule_do(&header(NFPROTO_INET))
+                .into_encoder()
+                .push_table(TABLE_NAME)
+                .push_chain(rule.chain)
+                .push_userdata(&comment_udata(&comment))
+                .nested_expressions();
+            encode_rule(exprs, &rule).end_nested();
+        }
+    })
+}
+
+/// Deletes the table (gone already is fine).
+pub fn remove() -> Result<(), RulesError> {
+    let mut sock = NetlinkSocket::new();
+    send(&mut sock, "deleting table inet cairn", push_delete)
+}
+
+/// True when the table holds exactly the rules `spec` needs.
+pub fn present(spec: &Spec) -> Result<bool, RulesError> {
+    let mut sock = NetlinkSocket::new();
+    let mut request = nftables::Request::new().op_getrule_dump(&header(NFPROTO_INET));
+    request.encode().push_table(TABLE_NAME);
+    let mut found: BTreeMap<(String, String), usize> = BTreeMap::new();
+    {
+        let mut replies = match sock.request(&request) {
+            Ok(r) => r,
+            Err(e) if is_missing(&e) => return Ok(false),
+            Err(e) => return Err(failed::<std::io::Error>("listing table inet cairn")(e)),
+        };
+        while let Some(reply) = replies.recv() {
+            let (_, attrs) = match reply {
+                Ok(r) => r,
+                Err(e) if is_missing(e.as_io_error()) => return Ok(false),
+                Err(e) => return Err(failed("listing table inet cairn")(e)),
+            };
+            let chain = attrs
+                .get_chain()
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let comment = attrs
+                .get_userdata()
+                .ok()
+                .and_then(comment_of)
+                .unwrap_or_default();
+            *found.entry((chain, comment)).or_insert(0) += 1;
+        }
+    }
+    Ok(found == spec.expected())
+}
+
+fn is_missing(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOENT)
+}
+
+/// A rule comment as nft stores it: type, length, the text with its NUL.
+fn comment_udata(text: &str) -> Vec<u8> {
+    let mut bytes: Vec<u8> = text.bytes().take(126).collect();
+    bytes.push(0);
+    let mut out = vec![UDATA_RULE_COMMENT, bytes.len() as u8];
+    out.extend(bytes);
+    out
+}
+
+/// The comment in a rule's userdata, if any.
+fn comment_of(mut udata: &[u8]) -> Option<String> {
+    while udata.len() >= 2 {
+        let (kind, len) = (udata[0], usize::from(udata[1]));
+        let value = udata.get(2..2 + len)?;
+        if kind == UDATA_RULE_COMMENT {
+            let text = value.strip_suffix(&[0]).unwrap_or(value);
+            return Some(String::from_utf8_lossy(text).into_owned());
+        }
+        udata = &udata[2 + len..];
+    }
+    None
+}
+
+type Exprs<'a> = PushExprListAttrs<PushRuleAttrs<RequestBuf<'a>>>;
+
+/// `meta nfproto F; meta l4proto P; ip[6] daddr|saddr A; th dport|sport N; notrack|accept`.
+fn encode_rule<'a>(exprs: Exprs<'a>, rule: &Rule) -> Exprs<'a> {
+    let (nfproto, addr_bytes, addr_offset) = match (rule.addr, rule.side) {
+        (IpAddr::V4(a), Side::To) => (NFPROTO_IPV4, a.octets().to_vec(), 16),
+        (IpAddr::V4(a), Side::From) => (NFPROTO_IPV4, a.octets().to_vec(), 12),
+        (IpAddr::V6(a), Side::To) => (NFPROTO_IPV6, a.octets().to_vec(), 24),
+        (IpAddr::V6(a), Side::From) => (NFPROTO_IPV6, a.octets().to_vec(), 8),
+    };
+    let port_offset = match rule.side {
+        Side::To => 2,
+        Side::From => 0,
+    };
+    let l4 = if rule.tcp { IPPROTO_TCP } else { IPPROTO_UDP };
+    let exprs = meta_eq(exprs, MetaKeys::Nfproto, &[nfproto]);
+    let exprs = meta_eq(exprs, MetaKeys::L4Proto, &[l4]);
+    let exprs = payload_eq(exprs, PayloadBase::NetworkHeader, addr_offset, &addr_bytes);
+    let exprs = payload_eq(
+        exprs,
+        PayloadBase::TransportHeader,
+        port_offset,
+        &rule.port.to_be_bytes(),
+    );
+    match rule.verdict {
+        // `notrack` has no attributes: the expression is its name alone.
+        Verdict::Notrack => exprs.nested_elem().push_name(c"notrack").end_nested(),
+        Verdict::Accept => exprs
+            .nested_elem()
+            .nested_data_immediate()
+            .push_dreg(Registers::RegVerdict as u32)
+            .nested_data()
+            .nested_verdict()
+            .push_code(VerdictCode::Accept as u32)
+            .end_nested()
+            .end_nested()
+            .end_nested()
+            .end_nested(),
+    }
+}
+
+fn cmp_eq<'a>(exprs: Exprs<'a>, value: &[u8]) -> Exprs<'a> {
+    exprs
+        .nested_elem()
+        .nested_data_cmp()
+        .push_sreg(Registers::Reg1 as u32)
+        .push_op(CmpOps::Eq as u32)
+        .nested_data()
+        .push_value(value)
+        .end_nested()
+        .end_nested()
+        .end_nested()
+}
+
+fn meta_eq<'a>(exprs: Exprs<'a>, key: MetaKeys, value: &[u8]) -> Exprs<'a> {
+    let exprs = exprs
+        .nested_elem()
+        .nested_data_meta()
+        .push_dreg(Registers::Reg1 as u32)
+        .push_key(key as u32)
+        .end_nested()
+        .end_nested();
+    cmp_eq(exprs, value)
+}
+
+fn payload_eq<'a>(exprs: Exprs<'a>, base: PayloadBase, offset: u32, value: &[u8]) -> Exprs<'a> {
+    let exprs = exprs
+        .nested_elem()
+        .nested_data_payload()
+        .push_dreg(Registers::Reg1 as u32)
+        .push_base(base as u32)
+        .push_offset(offset)
+        .push_len(value.len() as u32)
+        .end_nested()
+        .end_nested();
+    cmp_eq(exprs, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_address_port_and_protocol_gets_its_five_rules() {
+        let spec = Spec {
+            addrs: vec![
+                "169.254.20.10".parse().unwrap(),
+                "fd00::10".parse().unwrap(),
+            ],
+            ports: vec![53],
+        };
+        let rules = spec.rules();
+        assert_eq!(rules.len(), 2 * 2 * 5);
+        let comments: Vec<String> = rules.iter().map(Rule::comment).collect();
+        for want in [
+            "cairn: ip daddr 169.254.20.10 udp dport 53 notrack",
+            "cairn: ip saddr 169.254.20.10 tcp sport 53 notrack",
+            "cairn: ip6 daddr fd00::10 tcp dport 53 accept",
+            "cairn: ip6 saddr fd00::10 udp sport 53 accept",
+        ] {
+            assert!(comments.iter().any(|c| c == want), "{want} in {comments:?}");
+        }
+    }
+
+    #[test]
+    fn a_comment_survives_its_userdata_encoding() {
+        let text = "cairn: ip daddr 10.96.0.10 udp dport 53 notrack";
+        assert_eq!(comment_of(&comment_udata(text)).as_deref(), Some(text));
+        assert_eq!(
+            comment_of(&[0, 40, b'x']),
+            None,
+            "a truncated TLV is no comment"
+        );
+    }
+}
