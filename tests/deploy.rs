@@ -7,7 +7,10 @@
 //! exactly what Cairn watches for that Corefile, as `cairn::source::kubernetes::watch_specs`
 //! computes it. The swap overlay (a patch, not an object) is applied to the CoreDNS
 //! Deployments kubeadm, k3s and k0s ship (`tests/fixtures/deploy/`) and the results checked the
-//! same way, rollback included.
+//! same way, rollback included. The node-local overlay (a DaemonSet on the host network) is
+//! checked the same way, its probes against the node-local addresses, plus what node-local mode
+//! needs of it (host network, surge upgrades, capabilities, every node) and that it installs
+//! beside a central Cairn or CoreDNS without touching them.
 //!
 //! Needs `kubectl` (with its built-in kustomize) on PATH, and Python 3 with pip: the pinned
 //! kubernetes-validate (which ships its schemas: nothing is downloaded when validating) and
@@ -20,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -29,7 +32,7 @@ use std::time::Duration;
 use cairn::config::model::{Config, KubernetesConfig};
 use cairn::config::{parse_corefile_with, Files};
 use cairn::source::kubernetes::watch_specs;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
@@ -56,6 +59,13 @@ const INSTALLS: &[&str] = &[
 
 /// The kustomization that renders a patch for an existing CoreDNS Deployment.
 const SWAP: &str = "deploy/overlays/swap-coredns";
+
+/// The kustomization that renders node-local Cairn (a DaemonSet), to install beside the above.
+const NODE_LOCAL: &str = "deploy/overlays/node-local";
+
+/// The link-local address node-local Cairn answers on, and its probes ask (NodeLocal
+/// DNSCache's; docs/node-local.md).
+const LINK_LOCAL: &str = "169.254.20.10";
 
 /// The distributions whose CoreDNS the swap is applied to: `tests/fixtures/deploy/coredns-D.yaml`
 /// with the Corefile `tests/fixtures/corefiles/D.Corefile` in its ConfigMap `coredns`.
@@ -235,6 +245,9 @@ struct Corefile {
     lameduck: Duration,
     ready: SocketAddr,
     metrics: SocketAddr,
+    /// The `bind` addresses of the server block with `nodelocal` (what node-local mode
+    /// captures on the node); `None` without `nodelocal`.
+    captured: Option<BTreeSet<IpAddr>>,
 }
 
 impl Corefile {
@@ -242,13 +255,6 @@ impl Corefile {
         let config = parse_corefile_with(text, Path::new(path), &|_| None, &PodFiles)
             .unwrap_or_else(|e| panic!("the Corefile of {origin} does not parse: {e}\n{text}"));
         let servers = &config.servers;
-        for server in servers {
-            assert!(
-                server.bind.is_empty(),
-                "{origin}: `bind` at {} would keep the Service from reaching Cairn",
-                server.location
-            );
-        }
         let health = servers
             .iter()
             .find_map(|s| s.health.clone())
@@ -270,6 +276,10 @@ impl Corefile {
             lameduck: health.lameduck,
             ready: ready.addr,
             metrics: metrics.addr,
+            captured: servers
+                .iter()
+                .find(|s| s.nodelocal.is_some())
+                .map(|s| s.bind.iter().copied().collect()),
             config,
         }
     }
@@ -408,10 +418,17 @@ enum Ports {
     /// At least the DNS and metrics ports (CoreDNS's Deployment, swapped: k3s and k0s do not
     /// declare their probe ports, which does not stop the kubelet from probing them).
     AtLeastServed,
+    /// None at all (node-local Cairn, on the host network): there a declared port is a host
+    /// port, and the scheduler would keep a rolling update's surge pod off every node whose
+    /// old pod still holds it.
+    NoneDeclared,
 }
 
 /// Checks that the pod runs the Corefile it mounts and that its probes, ports, grace period
-/// and snapshot volume fit it. Returns the Corefile.
+/// and snapshot volume fit it. A pod on the pod network is reached through the kube-dns Service
+/// and the pod's IP: its listeners must be on every address. A pod on the host network is
+/// node-local Cairn: its listeners must be on the addresses it captures, which its probes name.
+/// Returns the Corefile.
 fn check_pod(
     origin: &str,
     spec: &PodSpec,
@@ -422,16 +439,43 @@ fn check_pod(
     let c = container(spec, name);
     let (path, text) = corefile_of(spec, c, configmaps);
     let corefile = Corefile::parse(&text, &path, origin);
+    let host_network = spec.host_network == Some(true);
 
-    for (what, listener) in [
+    let listeners = [
         ("health", corefile.health),
         ("ready", corefile.ready),
         ("prometheus", corefile.metrics),
-    ] {
-        assert!(
-            listener.ip().is_unspecified(),
-            "{origin}: `{what}` listens on {listener}, which the kubelet and the Service cannot reach"
-        );
+    ];
+    if host_network {
+        let captured = corefile.captured.as_ref().unwrap_or_else(|| {
+            panic!(
+                "{origin}: a host-network pod whose Corefile has no `nodelocal`: it would \
+                 listen on the node's own addresses"
+            )
+        });
+        for (what, listener) in listeners {
+            assert!(
+                captured.contains(&listener.ip()),
+                "{origin}: `{what}` listens on {listener}, not on a node-local address \
+                 {captured:?}: on the host network a wildcard opens it on every address of \
+                 the node, and another address is not known to exist on every node"
+            );
+        }
+    } else {
+        for server in &corefile.config.servers {
+            assert!(
+                server.bind.is_empty(),
+                "{origin}: `bind` at {} would keep the Service from reaching Cairn",
+                server.location
+            );
+        }
+        for (what, listener) in listeners {
+            assert!(
+                listener.ip().is_unspecified(),
+                "{origin}: `{what}` listens on {listener}, which the kubelet and the Service \
+                 cannot reach"
+            );
+        }
     }
     for (probe, path, listener) in [
         (&c.liveness_probe, "/health", corefile.health),
@@ -446,6 +490,13 @@ fn check_pod(
             port_number(c, &get.port),
             i32::from(listener.port()),
             "{origin}: the {path} probe asks a port the Corefile does not serve it on"
+        );
+        // Without a host the kubelet asks the pod's IP, which on the host network is the
+        // node's, where node-local Cairn does not listen.
+        let host = host_network.then(|| listener.ip().to_string());
+        assert_eq!(
+            get.host, host,
+            "{origin}: the {path} probe asks another host than the Corefile's listener {listener}"
         );
     }
 
@@ -468,6 +519,11 @@ fn check_pod(
         Ports::AtLeastServed => assert!(
             declared.is_superset(&served),
             "{origin}: container ports {declared:?} lack some of {served:?}"
+        ),
+        Ports::NoneDeclared => assert!(
+            declared.is_empty(),
+            "{origin}: container ports {declared:?} on the host network are host ports: a \
+             surge pod could not be scheduled beside the old one"
         ),
     }
 
@@ -529,14 +585,19 @@ fn check_pod(
 fn cairn_install(dir: &str) -> (Rendered, Deployment, ConfigMaps) {
     let rendered = Rendered::of(dir);
     let deployment: Deployment = rendered.one();
+    let configmaps = configmaps_of(&rendered);
+    (rendered, deployment, configmaps)
+}
+
+/// The rendered ConfigMap (there is one), as the pods would mount it.
+fn configmaps_of(rendered: &Rendered) -> ConfigMaps {
     let configmap: ConfigMap = rendered.one();
-    let configmaps: ConfigMaps = [(
+    [(
         configmap.metadata.name.clone().unwrap_or_default(),
         configmap.data.clone().unwrap_or_default(),
     )]
     .into_iter()
-    .collect();
-    (rendered, deployment, configmaps)
+    .collect()
 }
 
 fn pod_spec(deployment: &Deployment) -> &PodSpec {
@@ -642,7 +703,7 @@ fn every_rendering_validates_against_the_kubernetes_schemas() {
         std::fs::write(&path, yaml).unwrap();
         files.push((path, documents(yaml).len()));
     };
-    for install in INSTALLS {
+    for install in INSTALLS.iter().chain([&NODE_LOCAL]) {
         write(&install.replace('/', "_"), &render(install));
     }
     // The swap renders a patch; what gets validated is each distribution's Deployment with it.
@@ -741,41 +802,58 @@ fn kube_dns_service_reaches_the_dns_and_metrics_listeners() {
     }
 }
 
+/// Checks that the ClusterRole `rendered` holds grants exactly what Cairn watches for
+/// `corefile`, and that it is bound to the service account the pod (in `namespace`) runs as.
+fn check_rbac(
+    origin: &str,
+    rendered: &Rendered,
+    spec: &PodSpec,
+    namespace: &Option<String>,
+    corefile: &Corefile,
+) {
+    let role: ClusterRole = rendered.one();
+    let needed = required_grants(&corefile.kubernetes_blocks());
+    let grants = granted(&role);
+    let extra: Vec<_> = grants.difference(&needed).collect();
+    let missing: Vec<_> = needed.difference(&grants).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "{origin}: ClusterRole {} does not match what Cairn watches for its Corefile; \
+         grants beyond it: {extra:?}; missing: {missing:?}",
+        role.metadata.name.as_deref().unwrap_or("(unnamed)")
+    );
+
+    // ... and it is Cairn's pods that get it.
+    let account: ServiceAccount = rendered.one();
+    let binding: ClusterRoleBinding = rendered.one();
+    assert_eq!(
+        spec.service_account_name, account.metadata.name,
+        "{origin}: service account"
+    );
+    assert_eq!(binding.role_ref.kind, "ClusterRole");
+    assert_eq!(Some(&binding.role_ref.name), role.metadata.name.as_ref());
+    let bound = binding.subjects.iter().flatten().any(|s| {
+        s.kind == "ServiceAccount"
+            && Some(&s.name) == account.metadata.name.as_ref()
+            && &s.namespace == namespace
+    });
+    assert!(
+        bound,
+        "{origin}: the binding does not name Cairn's service account"
+    );
+}
+
 #[test]
 fn cluster_role_grants_exactly_what_cairn_watches() {
     for install in INSTALLS {
         let (rendered, deployment, configmaps) = cairn_install(install);
         let corefile = cairn_spec(install, &deployment, &configmaps);
-        let role: ClusterRole = rendered.one();
-        let needed = required_grants(&corefile.kubernetes_blocks());
-        let grants = granted(&role);
-        let extra: Vec<_> = grants.difference(&needed).collect();
-        let missing: Vec<_> = needed.difference(&grants).collect();
-        assert!(
-            extra.is_empty() && missing.is_empty(),
-            "{install}: ClusterRole {} does not match what Cairn watches for its Corefile; \
-             grants beyond it: {extra:?}; missing: {missing:?}",
-            role.metadata.name.as_deref().unwrap_or("(unnamed)")
-        );
-
-        // ... and it is Cairn's pods that get it.
-        let account: ServiceAccount = rendered.one();
-        let binding: ClusterRoleBinding = rendered.one();
-        let pod_account = pod_spec(&deployment).service_account_name.clone();
-        assert_eq!(
-            pod_account, account.metadata.name,
-            "{install}: service account"
-        );
-        assert_eq!(binding.role_ref.kind, "ClusterRole");
-        assert_eq!(Some(&binding.role_ref.name), role.metadata.name.as_ref());
-        let bound = binding.subjects.iter().flatten().any(|s| {
-            s.kind == "ServiceAccount"
-                && Some(&s.name) == account.metadata.name.as_ref()
-                && s.namespace == deployment.metadata.namespace
-        });
-        assert!(
-            bound,
-            "{install}: the binding does not name Cairn's service account"
+        check_rbac(
+            install,
+            &rendered,
+            pod_spec(&deployment),
+            &deployment.metadata.namespace,
+            &corefile,
         );
     }
 }
@@ -856,53 +934,66 @@ fn snapshot_volume_is_one_cairn_can_write() {
     for install in INSTALLS {
         let (_, deployment, configmaps) = cairn_install(install);
         let corefile = cairn_spec(install, &deployment, &configmaps);
-        let spec = pod_spec(&deployment);
-        let snapshot = corefile
-            .kubernetes_blocks()
-            .iter()
-            .find_map(|b| b.snapshot.clone())
-            .unwrap_or_else(|| panic!("{install}: the shipped Corefile keeps no snapshot"));
-        let dir = snapshot.parent().expect("a snapshot path with a directory");
-        let mount = mount_holding(container(spec, "cairn"), dir).expect("checked by check_pod");
-        let volume = spec
-            .volumes
-            .iter()
-            .flatten()
-            .find(|v| v.name == mount.name)
-            .unwrap_or_else(|| panic!("{install}: mount `{}` names no volume", mount.name));
-        let pod_security = spec.security_context.clone().unwrap_or_default();
-        let (uid, gid) = (pod_security.run_as_user, pod_security.run_as_group);
-        match (&volume.empty_dir, &volume.host_path) {
-            // An emptyDir is world-writable: any uid writes there.
-            (Some(_), None) => {}
-            (None, Some(host)) => {
-                assert_eq!(
-                    host.type_.as_deref(),
-                    Some("DirectoryOrCreate"),
-                    "{install}"
-                );
-                // kubelet creates the directory as root 0755: something must hand it to Cairn.
-                let handover = format!(
-                    "chown {}:{} {}",
-                    uid.expect("runAsUser"),
-                    gid.expect("runAsGroup"),
-                    dir.display()
-                );
-                let owner = spec.init_containers.iter().flatten().find(|c| {
-                    c.command
-                        .iter()
-                        .flatten()
-                        .any(|word| word.contains(&handover))
-                        && mount_holding(c, dir).is_some_and(|m| m.name == volume.name)
-                });
-                assert!(
-                    owner.is_some(),
-                    "{install}: no init container runs `{handover}`"
-                );
-            }
-            other => {
-                panic!("{install}: snapshot volume is neither emptyDir nor hostPath: {other:?}")
-            }
+        check_snapshot_volume(install, pod_spec(&deployment), &corefile);
+    }
+}
+
+/// Checks that the Corefile's snapshot directory is on a volume the pod's user can write.
+fn check_snapshot_volume(install: &str, spec: &PodSpec, corefile: &Corefile) {
+    let snapshot = corefile
+        .kubernetes_blocks()
+        .iter()
+        .find_map(|b| b.snapshot.clone())
+        .unwrap_or_else(|| panic!("{install}: the shipped Corefile keeps no snapshot"));
+    let dir = snapshot.parent().expect("a snapshot path with a directory");
+    let mount = mount_holding(container(spec, "cairn"), dir).expect("checked by check_pod");
+    let volume = spec
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == mount.name)
+        .unwrap_or_else(|| panic!("{install}: mount `{}` names no volume", mount.name));
+    // The container's user, which its own securityContext may set over the pod's.
+    let pod_security = spec.security_context.clone().unwrap_or_default();
+    let own = container(spec, "cairn").security_context.clone();
+    let own = own.unwrap_or_default();
+    let uid = own.run_as_user.or(pod_security.run_as_user);
+    let gid = own.run_as_group.or(pod_security.run_as_group);
+    if let Some(host) = &volume.host_path {
+        assert_eq!(
+            host.type_.as_deref(),
+            Some("DirectoryOrCreate"),
+            "{install}: the snapshot's hostPath"
+        );
+    }
+    match (&volume.empty_dir, &volume.host_path) {
+        // An emptyDir is world-writable: any uid writes there.
+        (Some(_), None) => {}
+        // kubelet creates the directory as root 0755. Root writes there as its owner (no
+        // CAP_DAC_OVERRIDE needed, which node-local Cairn drops); anyone else needs it
+        // handed over.
+        (None, Some(_)) if uid == Some(0) => {}
+        (None, Some(_)) => {
+            let handover = format!(
+                "chown {}:{} {}",
+                uid.expect("runAsUser"),
+                gid.expect("runAsGroup"),
+                dir.display()
+            );
+            let owner = spec.init_containers.iter().flatten().find(|c| {
+                c.command
+                    .iter()
+                    .flatten()
+                    .any(|word| word.contains(&handover))
+                    && mount_holding(c, dir).is_some_and(|m| m.name == volume.name)
+            });
+            assert!(
+                owner.is_some(),
+                "{install}: no init container runs `{handover}`"
+            );
+        }
+        other => {
+            panic!("{install}: snapshot volume is neither emptyDir nor hostPath: {other:?}")
         }
     }
 }
@@ -1046,6 +1137,327 @@ fn swap_rolls_back_to_the_original_deployment() {
         assert_eq!(
             restored["spec"], before["spec"],
             "{distribution}: the rollback does not restore CoreDNS's Deployment"
+        );
+    }
+}
+
+/// Node-local Cairn's DaemonSet and the ConfigMaps it may mount.
+fn node_local_install() -> (Rendered, DaemonSet, ConfigMaps) {
+    let rendered = Rendered::of(NODE_LOCAL);
+    let daemonset: DaemonSet = rendered.one();
+    let configmaps = configmaps_of(&rendered);
+    (rendered, daemonset, configmaps)
+}
+
+fn daemonset_pod_spec(daemonset: &DaemonSet) -> &PodSpec {
+    daemonset
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .expect("a DaemonSet with a pod template")
+}
+
+fn daemonset_pod_labels(daemonset: &DaemonSet) -> BTreeMap<String, String> {
+    daemonset
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default()
+}
+
+/// The node-local pod checked as every Cairn pod is (probes, grace period, snapshot), on the
+/// host network: listeners and probes on the captured addresses, no declared ports.
+fn node_local_spec(daemonset: &DaemonSet, configmaps: &ConfigMaps) -> Corefile {
+    check_pod(
+        NODE_LOCAL,
+        daemonset_pod_spec(daemonset),
+        "cairn",
+        configmaps,
+        Ports::NoneDeclared,
+    )
+}
+
+#[test]
+fn node_local_runs_the_corefile_it_ships() {
+    let (_, daemonset, configmaps) = node_local_install();
+    let corefile = node_local_spec(&daemonset, &configmaps);
+    check_snapshot_volume(NODE_LOCAL, daemonset_pod_spec(&daemonset), &corefile);
+
+    let captured = corefile
+        .captured
+        .clone()
+        .unwrap_or_else(|| panic!("{NODE_LOCAL}: the Corefile has no `nodelocal`"));
+    // The address the probes ask, and the cluster DNS address pods are given: the base's
+    // kube-dns ClusterIP, which kube-proxy would otherwise DNAT to a central server.
+    let link_local: IpAddr = LINK_LOCAL.parse().unwrap();
+    let service: Service = Rendered::of("deploy/base").one();
+    let cluster_ip: IpAddr = service
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .expect("the base's kube-dns Service has a clusterIP")
+        .parse()
+        .expect("an IP address");
+    let expected: BTreeSet<IpAddr> = [link_local, cluster_ip].into_iter().collect();
+    assert_eq!(
+        captured, expected,
+        "{NODE_LOCAL}: the node-local addresses are {LINK_LOCAL} and the kube-dns ClusterIP"
+    );
+    assert_eq!(
+        corefile.health.ip(),
+        link_local,
+        "{NODE_LOCAL}: `health` is not on {LINK_LOCAL}"
+    );
+    let block = corefile
+        .config
+        .servers
+        .iter()
+        .find(|s| s.nodelocal.is_some())
+        .expect("checked above");
+    let ports: BTreeSet<u16> = block.zones.iter().map(|z| z.port).collect();
+    assert_eq!(
+        ports,
+        [53].into_iter().collect(),
+        "{NODE_LOCAL}: the captured port is the block's, and pods ask port 53"
+    );
+}
+
+#[test]
+fn node_local_daemonset_is_what_node_local_mode_needs() {
+    let (_, daemonset, _) = node_local_install();
+    let origin = NODE_LOCAL;
+    let spec = daemonset_pod_spec(&daemonset);
+    assert_eq!(spec.host_network, Some(true), "{origin}: hostNetwork");
+    assert_eq!(
+        spec.dns_policy.as_deref(),
+        Some("Default"),
+        "{origin}: dnsPolicy"
+    );
+    assert_eq!(
+        spec.priority_class_name.as_deref(),
+        Some("system-node-critical"),
+        "{origin}: priorityClassName"
+    );
+
+    // An upgrade starts the new instance beside the old one, which leaves interface and rules
+    // to its successor; no node is ever without a ready instance.
+    let strategy = daemonset
+        .spec
+        .as_ref()
+        .and_then(|s| s.update_strategy.clone())
+        .unwrap_or_default();
+    assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"), "{origin}");
+    let rolling = strategy.rolling_update.unwrap_or_default();
+    assert_eq!(
+        rolling.max_surge,
+        Some(IntOrString::Int(1)),
+        "{origin}: maxSurge"
+    );
+    assert_eq!(
+        rolling.max_unavailable,
+        Some(IntOrString::Int(0)),
+        "{origin}: maxUnavailable"
+    );
+
+    // Every node, whatever its taints: one toleration with no key and no effect.
+    let everywhere = spec.tolerations.iter().flatten().any(|t| {
+        t.operator.as_deref() == Some("Exists")
+            && t.key.as_deref().unwrap_or("").is_empty()
+            && t.effect.as_deref().unwrap_or("").is_empty()
+    });
+    assert!(everywhere, "{origin}: no toleration of every taint");
+
+    // Root with exactly NET_ADMIN and NET_BIND_SERVICE, and no way to more.
+    let c = container(spec, "cairn");
+    let own = c.security_context.clone().unwrap_or_default();
+    let pod = spec.security_context.clone().unwrap_or_default();
+    assert_eq!(
+        own.run_as_user.or(pod.run_as_user),
+        Some(0),
+        "{origin}: uid 0 (added capabilities are effective only for root; docs/node-local.md)"
+    );
+    assert_ne!(
+        own.run_as_non_root.or(pod.run_as_non_root),
+        Some(true),
+        "{origin}: runAsNonRoot contradicts uid 0"
+    );
+    assert_ne!(own.privileged, Some(true), "{origin}: privileged");
+    assert_eq!(
+        own.allow_privilege_escalation,
+        Some(false),
+        "{origin}: allowPrivilegeEscalation"
+    );
+    let capabilities = own.capabilities.unwrap_or_default();
+    assert_eq!(
+        capabilities.drop,
+        Some(vec!["ALL".to_string()]),
+        "{origin}: capabilities.drop"
+    );
+    let added: BTreeSet<String> = capabilities.add.into_iter().flatten().collect();
+    let needed: BTreeSet<String> = ["NET_ADMIN", "NET_BIND_SERVICE"]
+        .map(String::from)
+        .into_iter()
+        .collect();
+    assert_eq!(added, needed, "{origin}: capabilities.add");
+
+    // NODE_NAME from the downward API (`pods verified` watches only this node's pods).
+    let node_name = c
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "NODE_NAME")
+        .and_then(|e| e.value_from.as_ref())
+        .and_then(|v| v.field_ref.as_ref())
+        .map(|f| f.field_path.clone());
+    assert_eq!(
+        node_name.as_deref(),
+        Some("spec.nodeName"),
+        "{origin}: NODE_NAME"
+    );
+}
+
+#[test]
+fn node_local_cluster_role_grants_exactly_what_it_watches() {
+    let (rendered, daemonset, configmaps) = node_local_install();
+    let corefile = node_local_spec(&daemonset, &configmaps);
+    check_rbac(
+        NODE_LOCAL,
+        &rendered,
+        daemonset_pod_spec(&daemonset),
+        &daemonset.metadata.namespace,
+        &corefile,
+    );
+}
+
+/// What kubeadm, k3s and k0s install for CoreDNS beside its Deployment (the fixtures hold the
+/// Deployments only) and the kube-dns Service: node-local Cairn must not replace any of it.
+const COREDNS_OBJECTS: &[(&str, &str)] = &[
+    ("ServiceAccount", "coredns"),
+    ("ConfigMap", "coredns"),
+    ("ClusterRole", "system:coredns"),
+    ("ClusterRoleBinding", "system:coredns"),
+    ("ClusterRole", "system-coredns"),
+    ("ClusterRoleBinding", "system-coredns"),
+];
+
+/// An object's kind and name (namespaces aside: everything here is in kube-system or
+/// cluster-scoped, and a name shared across the two would still confuse `kubectl delete -k`).
+fn kind_and_name(object: &Value) -> (String, String) {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (text(&object["kind"]), text(&object["metadata"]["name"]))
+}
+
+/// The `matchLabels` of a workload or a PDB, or a Service's selector; never empty, so that a
+/// selector written another way cannot make the checks below pass by matching nothing.
+fn match_labels(object: &Value) -> BTreeMap<String, String> {
+    let selector = match object["kind"].as_str() {
+        Some("Service") => &object["spec"]["selector"],
+        _ => &object["spec"]["selector"]["matchLabels"],
+    };
+    let labels: BTreeMap<String, String> =
+        serde_json::from_value(selector.clone()).unwrap_or_default();
+    assert!(
+        !labels.is_empty(),
+        "{:?} selects by no label",
+        kind_and_name(object)
+    );
+    labels
+}
+
+#[test]
+fn node_local_installs_beside_a_central_cairn_or_coredns() {
+    let (rendered, daemonset, _) = node_local_install();
+    let ours: BTreeSet<(String, String)> = rendered.objects.iter().map(kind_and_name).collect();
+    let our_pods = daemonset_pod_labels(&daemonset);
+    let our_selector = daemonset
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.clone())
+        .unwrap_or_default();
+    assert!(
+        selects(&our_selector, &our_pods),
+        "{NODE_LOCAL}: the DaemonSet does not select its own pods"
+    );
+
+    // Every central install: Cairn's (and what it keeps of CoreDNS's: the same labels).
+    let mut theirs: Vec<(String, Vec<Value>)> = INSTALLS
+        .iter()
+        .map(|dir| (dir.to_string(), Rendered::of(dir).objects))
+        .collect();
+    for distribution in DISTRIBUTIONS {
+        let fixture = format!("tests/fixtures/deploy/coredns-{distribution}.yaml");
+        let text = std::fs::read_to_string(root().join(&fixture)).unwrap();
+        let mut objects = documents(&text);
+        objects.extend(COREDNS_OBJECTS.iter().map(|(kind, name)| {
+            json!({"kind": kind, "metadata": {"name": name, "namespace": "kube-system"}})
+        }));
+        // Each distribution's kube-dns Service selects CoreDNS's pods by this label alone.
+        objects.push(json!({
+            "kind": "Service",
+            "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+            "spec": {"selector": {"k8s-app": "kube-dns"}},
+        }));
+        theirs.push((format!("{distribution}'s CoreDNS"), objects));
+    }
+
+    for (central, objects) in &theirs {
+        let clashes: Vec<_> = objects
+            .iter()
+            .map(kind_and_name)
+            .filter(|k| ours.contains(k))
+            .collect();
+        assert!(
+            clashes.is_empty(),
+            "{NODE_LOCAL} would replace objects of {central}: {clashes:?}"
+        );
+        let mut selectors = 0;
+        for object in objects {
+            let kind = object["kind"].as_str().unwrap_or_default();
+            if !["Deployment", "Service", "PodDisruptionBudget"].contains(&kind) {
+                continue;
+            }
+            selectors += 1;
+            // The kube-dns Service would send queries to a node's address, where node-local
+            // Cairn does not listen; a Deployment or PDB would count its pods as replicas.
+            assert!(
+                !selects(&match_labels(object), &our_pods),
+                "{central}'s {:?} selects node-local Cairn's pods",
+                kind_and_name(object)
+            );
+            if kind == "Deployment" {
+                let pods: BTreeMap<String, String> = serde_json::from_value(
+                    object["spec"]["template"]["metadata"]["labels"].clone(),
+                )
+                .unwrap_or_default();
+                assert!(
+                    !selects(&our_selector, &pods),
+                    "node-local Cairn's DaemonSet selects {central}'s pods"
+                );
+            }
+        }
+        assert!(selectors > 0, "{central}: no selector was compared");
+    }
+
+    // Its own snapshot directory on the node: the hostpath-snapshot install hands
+    // /var/lib/cairn to uid 65532, and two Corefiles must not share one file.
+    let host_paths = |spec: &PodSpec| -> BTreeSet<String> {
+        spec.volumes
+            .iter()
+            .flatten()
+            .filter_map(|v| v.host_path.as_ref().map(|h| h.path.clone()))
+            .collect()
+    };
+    let our_paths = host_paths(daemonset_pod_spec(&daemonset));
+    assert!(!our_paths.is_empty(), "{NODE_LOCAL}: no hostPath snapshot");
+    for install in INSTALLS {
+        let (_, deployment, _) = cairn_install(install);
+        let shared: Vec<_> = host_paths(pod_spec(&deployment))
+            .intersection(&our_paths)
+            .cloned()
+            .collect();
+        assert!(
+            shared.is_empty(),
+            "{NODE_LOCAL} shares host directories {shared:?} with {install}"
         );
     }
 }
