@@ -465,3 +465,57 @@ async fn blocking<T: Send + 'static>(
         Err(e) => Err(format!("the netlink task failed: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        crate::config::parse_corefile(text, std::path::Path::new("Corefile"), &|_| None)
+            .expect("a valid Corefile")
+    }
+
+    #[test]
+    fn pods_are_filtered_on_node_name_only_for_a_node_local_verified_block() {
+        let local = ".:53 {\n bind 169.254.20.10\n nodelocal\n kubernetes cluster.local {\n  pods verified\n }\n}\n";
+        let node = |name: &str| {
+            let name = name.to_string();
+            move |k: &str| (k == "NODE_NAME").then(|| name.clone())
+        };
+        assert_eq!(
+            pods_node(&config(local), &node("node-a")).expect("named"),
+            Some("node-a".to_string())
+        );
+        let err = pods_node(&config(local), &|_| None).expect_err("no NODE_NAME");
+        assert!(err.to_string().contains("NODE_NAME"), "{err}");
+        let central = ".:53 {\n kubernetes cluster.local {\n  pods verified\n }\n}\n";
+        assert_eq!(
+            pods_node(&config(central), &node("node-a")).expect("ok"),
+            None
+        );
+        let insecure = ".:53 {\n bind 169.254.20.10\n nodelocal\n kubernetes cluster.local {\n  pods insecure\n }\n}\n";
+        assert_eq!(pods_node(&config(insecure), &|_| None).expect("ok"), None);
+    }
+
+    #[test]
+    fn the_captured_addresses_and_ports_come_from_the_block() {
+        let n = NodeLocal::from_config(&config(
+            ".:53 {\n bind 169.254.20.10 10.96.0.10\n nodelocal {\n  interface nl0\n  check 2s\n }\n}\n",
+        ))
+        .expect("nodelocal");
+        assert_eq!(n.interface, "nl0");
+        assert_eq!(n.check, Duration::from_secs(2));
+        assert_eq!(n.spec.ports, vec![53]);
+        assert_eq!(
+            n.spec.addrs,
+            vec![
+                "169.254.20.10".parse::<IpAddr>().unwrap(),
+                "10.96.0.10".parse().unwrap()
+            ]
+        );
+        assert_eq!(n.server_label, "dns://169.254.20.10:53");
+        assert!(
+            NodeLocal::from_config(&config(".:53 {\n kubernetes cluster.local\n}\n")).is_none()
+        );
+    }
+}

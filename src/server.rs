@@ -232,6 +232,7 @@ fn enabled_plugins(b: &crate::config::model::ServerBlock) -> Vec<&'static str> {
         (b.loop_detect, "loop"),
         (b.reload.is_some(), "reload"),
         (b.loadbalance, "loadbalance"),
+        (b.nodelocal.is_some(), "nodelocal"),
     ];
     flags
         .iter()

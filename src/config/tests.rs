@@ -392,3 +392,14 @@ fn error_display_is_file_colon_line() {
 mod distributions;
 mod imports;
 mod plugins;
+
+#[test]
+fn one_nodelocal_per_corefile() {
+    let text = ".:53 {\n  bind 169.254.20.10\n  nodelocal\n}\n\
+                .:5353 {\n  bind 169.254.20.11\n  nodelocal\n}\n";
+    let err = parse(text).expect_err("two nodelocal blocks");
+    assert_eq!(
+        err.to_string(),
+        "Corefile:7: only one `nodelocal` per Corefile; the first is at Corefile:3"
+    );
+}

@@ -102,6 +102,39 @@ fn status_summary(s: &Status) -> String {
     parts.join("; ")
 }
 
+/// The node-local line: interface and addresses, rules, local queries, the last repair.
+fn node_local_line(out: &mut String, n: &crate::status::NodeLocalStatus) {
+    let addrs: Vec<String> = n
+        .addresses
+        .iter()
+        .map(|a| {
+            if a.present {
+                a.address.clone()
+            } else {
+                format!("{} missing", a.address)
+            }
+        })
+        .collect();
+    let target = format!(
+        "{} ({}) {}",
+        n.interface,
+        n.kind.as_deref().unwrap_or("absent"),
+        addrs.join(" ")
+    );
+    let rules = if n.rules_present {
+        format!("table {} present", n.table)
+    } else {
+        format!("table {} missing", n.table)
+    };
+    let repair = match &n.last_repair {
+        Some(r) => format!("; last repair: {} {:.0} s ago", r.what, r.age_seconds),
+        None => String::new(),
+    };
+    let result = format!("{rules}; {} local queries{repair}", n.local_queries);
+    let ok = super::verdict::node_local_whole(n);
+    line(out, mark(ok), "nodelocal", &target, &result, None);
+}
+
 fn status_lines(out: &mut String, c: &StatusCheck) {
     match (&c.outcome, &c.status) {
         (StatusOutcome::Ok, Some(s)) => {
@@ -118,6 +151,9 @@ fn status_lines(out: &mut String, c: &StatusCheck) {
             );
             let pad = " ".repeat(12);
             let _ = writeln!(out, "{}", wrap(&status_summary(s), &pad, &pad));
+            if let Some(n) = &s.node_local {
+                node_local_line(out, n);
+            }
         }
         _ => {
             let why = c.error.as_deref().unwrap_or("not available");

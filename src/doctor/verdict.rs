@@ -7,9 +7,11 @@
 //! 3. the configured address fails while an API server endpoint answers → `tls` or
 //!    `credentials` when that is how it fails, else `service_vip` (the service proxy);
 //! 4. a DNS query fails → `dns`;
-//! 5. Cairn's `/status` shows no healthy API endpoint or stale data → `stale_data`;
-//! 6. some API server endpoints fail while others answer → `api_server`;
-//! 7. otherwise `none`.
+//! 5. Cairn runs in node-local mode and its interface, an address or its rules are missing
+//!    (the node's DNS takes the service proxy again) → `node_local`;
+//! 6. Cairn's `/status` shows no healthy API endpoint or stale data → `stale_data`;
+//! 7. some API server endpoints fail while others answer → `api_server`;
+//! 8. otherwise `none`.
 //!
 //! The wording lives in `wording`; this module only decides.
 
@@ -43,6 +45,8 @@ pub enum BrokenHop {
     Tls,
     /// Cairn answers, but from data it cannot refresh.
     StaleData,
+    /// A node-local Cairn's interface, addresses or nftables rules are missing.
+    NodeLocal,
     /// Nothing could be checked.
     Unknown,
 }
@@ -89,6 +93,12 @@ pub fn verdict(api: &ApiSection, dns: &DnsSection, status: Option<&StatusCheck>)
     if let Some(failed) = dns.queries.iter().find(|q| !q.ok()) {
         return Verdict::new(BrokenHop::Dns, wording::dns(api, dns, failed));
     }
+    if let Some(n) = cairn
+        .and_then(|c| c.node_local.as_ref())
+        .filter(|n| !node_local_whole(n))
+    {
+        return Verdict::new(BrokenHop::NodeLocal, wording::node_local(n));
+    }
     if let Some(cairn) = cairn.filter(|c| is_stale(c)) {
         return Verdict::new(BrokenHop::StaleData, wording::stale(cairn));
     }
@@ -128,6 +138,11 @@ fn api_verdict(api: &ApiSection, dns: &DnsSection, cairn: Option<&Status>) -> Op
             })
         }
     }
+}
+
+/// The node-local capture is complete: interface, every address, the rules.
+pub fn node_local_whole(n: &crate::status::NodeLocalStatus) -> bool {
+    n.interface_present && n.rules_present && n.addresses.iter().all(|a| a.present)
 }
 
 /// Cairn cannot refresh what it serves: no healthy endpoint, or too far behind.

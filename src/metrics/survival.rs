@@ -6,7 +6,10 @@
 //! - `cairn_api_failovers_total`: moves of the watches from one endpoint to another;
 //! - `cairn_data_staleness_seconds`: how far behind the API the served data may be;
 //! - `cairn_snapshot_age_seconds`, `cairn_snapshot_size_bytes`,
-//!   `cairn_snapshot_write_errors_total` (only with a `snapshot` option).
+//!   `cairn_snapshot_write_errors_total` (only with a `snapshot` option);
+//! - `cairn_nodelocal_interface_present`, `cairn_nodelocal_rules_present`,
+//!   `cairn_nodelocal_repairs_total{what}`, `cairn_nodelocal_failures_total{what}` (only with
+//!   a `nodelocal` block; `what` is `interface`, `addresses` or `rules`).
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -90,6 +93,59 @@ impl Collector for Survival {
                 prometheus_client::metrics::MetricType::Counter,
             )?)?;
         }
+        if let Some(n) = &status.node_local {
+            encode_node_local(&mut encoder, n)?;
+        }
         Ok(())
     }
+}
+
+/// The parts node-local mode checks and repairs, each a series even before its first repair.
+const NODE_LOCAL_PARTS: [&str; 3] = ["interface", "addresses", "rules"];
+
+fn encode_node_local(
+    encoder: &mut DescriptorEncoder,
+    n: &crate::status::NodeLocalStatus,
+) -> Result<(), std::fmt::Error> {
+    use prometheus_client::metrics::MetricType;
+    let gauges = [
+        (
+            "cairn_nodelocal_interface_present",
+            "Whether the node-local interface holds every captured address (1) or not (0)",
+            n.interface_present && n.addresses.iter().all(|a| a.present),
+        ),
+        (
+            "cairn_nodelocal_rules_present",
+            "Whether table inet cairn holds every rule that captures the addresses (1) or not (0)",
+            n.rules_present,
+        ),
+    ];
+    for (name, help, on) in gauges {
+        ConstGauge::new(i64::from(on)).encode(encoder.encode_descriptor(
+            name,
+            help,
+            None,
+            MetricType::Gauge,
+        )?)?;
+    }
+    let counters = [
+        (
+            "cairn_nodelocal_repairs",
+            "Node-local interface, addresses or rules found missing and put back",
+            &n.repairs_by,
+        ),
+        (
+            "cairn_nodelocal_failures",
+            "Node-local checks or repairs that failed",
+            &n.failures_by,
+        ),
+    ];
+    for (name, help, by) in counters {
+        let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+        for what in NODE_LOCAL_PARTS {
+            let count = by.get(what).copied().unwrap_or(0);
+            ConstCounter::new(count).encode(family.encode_family(&[("what", what)])?)?;
+        }
+    }
+    Ok(())
 }

@@ -159,6 +159,16 @@ fn plugin_errors_name_file_line_and_expectation() {
         ("loadbalance random", "Corefile:2: unknown loadbalance policy `random`: expected `round_robin`"),
         ("loadbalance weighted /w.txt", "Corefile:2: `loadbalance` takes at most 1 argument (`loadbalance [round_robin]`), got 2"),
         ("loadbalance weighted", "Corefile:2: loadbalance policy `weighted` is not supported yet"),
+        // nodelocal
+        ("bind 169.254.20.10\nnodelocal eth0", "Corefile:3: `nodelocal` takes no arguments (`nodelocal { interface NAME; check DURATION }`), got 1"),
+        ("nodelocal", "Corefile:2: nodelocal: the server block needs `bind` with the addresses to capture (for example `bind 169.254.20.10 10.96.0.10`), not the wildcard"),
+        ("bind 0.0.0.0\nnodelocal", "Corefile:3: nodelocal: the server block needs `bind` with the addresses to capture (for example `bind 169.254.20.10 10.96.0.10`), not the wildcard"),
+        ("bind 169.254.20.10\nnodelocal {\n interface averyveryverylongname\n}", "Corefile:4: nodelocal: interface `averyveryverylongname` is not an interface name: expected 1 to 15 characters without `/`, `:` or spaces"),
+        ("bind 169.254.20.10\nnodelocal {\n interface a/b\n}", "Corefile:4: nodelocal: interface `a/b` is not an interface name: expected 1 to 15 characters without `/`, `:` or spaces"),
+        ("bind 169.254.20.10\nnodelocal {\n check 500ms\n}", "Corefile:4: nodelocal: check interval `500ms` is too short: expected at least 1s"),
+        ("bind 169.254.20.10\nnodelocal {\n check often\n}", "Corefile:4: check: invalid duration `often`: expected a number with a unit, such as `5s`, `500ms` or `1m30s`"),
+        ("bind 169.254.20.10\nnodelocal {\n device cairn0\n}", "Corefile:4: unknown property `device` in nodelocal block: expected `interface` or `check`"),
+        ("bind 169.254.20.10\nnodelocal {\n check 5s {\n }\n}", "Corefile:4: unexpected `{` after `check` in nodelocal block: this takes no block"),
         // Plugins Cairn lacks keep their error.
         ("rewrite name a b", "Corefile:2: plugin `rewrite` is not supported yet"),
         ("dnssec", "Corefile:2: plugin `dnssec` is not supported yet"),
@@ -318,6 +328,15 @@ fn plugin_options_produce_typed_values() {
         ("reload 2s 1s", |s| {
             let r = s.reload.as_ref().expect("reload");
             assert_eq!((r.interval, r.jitter), (Duration::from_secs(2), Duration::from_secs(1)));
+        }),
+        ("bind 169.254.20.10 10.96.0.10\nnodelocal", |s| {
+            let n = s.nodelocal.as_ref().expect("nodelocal");
+            assert_eq!((n.interface.as_str(), n.check), ("cairn0", Duration::from_secs(10)));
+            assert_eq!(n.location.line, 3);
+        }),
+        ("bind 169.254.25.10\nnodelocal {\n interface nodelocaldns\n check 1m\n}", |s| {
+            let n = s.nodelocal.as_ref().expect("nodelocal");
+            assert_eq!((n.interface.as_str(), n.check), ("nodelocaldns", Duration::from_secs(60)));
         }),
         ("reload 1m", |s| {
             let r = s.reload.as_ref().expect("reload");

@@ -110,3 +110,47 @@ fn one_line_per_check_then_the_verdict() {
         "{text}"
     );
 }
+
+#[test]
+fn the_node_local_line_names_what_is_missing() {
+    use crate::status::{NodeLocalAddress, NodeLocalRepair, NodeLocalStatus};
+    let mut n = NodeLocalStatus {
+        interface: "cairn0".into(),
+        kind: Some("bridge".into()),
+        interface_present: true,
+        addresses: vec![
+            NodeLocalAddress {
+                address: "169.254.20.10".into(),
+                present: true,
+            },
+            NodeLocalAddress {
+                address: "10.96.0.10".into(),
+                present: false,
+            },
+        ],
+        table: "inet cairn".into(),
+        rules_present: true,
+        local_queries: 42,
+        last_repair: Some(NodeLocalRepair {
+            what: "rules".into(),
+            age_seconds: 3.0,
+        }),
+        ..NodeLocalStatus::default()
+    };
+    let mut out = String::new();
+    node_local_line(&mut out, &n);
+    assert!(out.starts_with('✗'), "{out}");
+    for want in [
+        "cairn0 (bridge)",
+        "10.96.0.10 missing",
+        "table inet cairn present",
+        "42 local queries",
+        "last repair: rules 3 s ago",
+    ] {
+        assert!(out.contains(want), "{want} in {out}");
+    }
+    n.addresses[1].present = true;
+    let mut out = String::new();
+    node_local_line(&mut out, &n);
+    assert!(out.starts_with('✓'), "{out}");
+}

@@ -401,6 +401,7 @@ fn broken_hop_codes_are_stable() {
         BrokenHop::Credentials,
         BrokenHop::Tls,
         BrokenHop::StaleData,
+        BrokenHop::NodeLocal,
         BrokenHop::Unknown,
     ]
     .iter()
@@ -422,7 +423,59 @@ fn broken_hop_codes_are_stable() {
             "credentials",
             "tls",
             "stale_data",
+            "node_local",
             "unknown"
         ]
     );
+}
+
+fn node_local(interface: bool, rules: bool) -> crate::status::NodeLocalStatus {
+    use crate::status::{NodeLocalAddress, NodeLocalStatus};
+    NodeLocalStatus {
+        interface: "cairn0".into(),
+        kind: Some("dummy".into()),
+        interface_present: interface,
+        addresses: vec![
+            NodeLocalAddress {
+                address: "169.254.20.10".into(),
+                present: interface,
+            },
+            NodeLocalAddress {
+                address: "10.96.0.10".into(),
+                present: interface,
+            },
+        ],
+        table: "inet cairn".into(),
+        rules_present: rules,
+        check_interval_seconds: 10.0,
+        last_error: (!rules).then(|| "installing table inet cairn: Operation not permitted".into()),
+        ..NodeLocalStatus::default()
+    }
+}
+
+#[test]
+fn missing_node_local_rules_are_the_broken_hop() {
+    let healthy_api = section(Some(vip(ApiOutcome::Ok)), vec![server(0, ApiOutcome::Ok)]);
+    let mut c = cairn(Some("https://10.96.0.1:443"), 0.0);
+    c.status.as_mut().unwrap().node_local = Some(node_local(true, false));
+    let v = verdict(&healthy_api, &dns(&[DnsOutcome::Ok]), Some(&c));
+    assert_eq!((v.broken_hop, v.exit_code), (BrokenHop::NodeLocal, 1));
+    assert_mentions(
+        &v,
+        &[
+            "table inet cairn",
+            "CAP_NET_ADMIN",
+            "Operation not permitted",
+            "every 10 s",
+        ],
+    );
+
+    c.status.as_mut().unwrap().node_local = Some(node_local(false, true));
+    let v = verdict(&healthy_api, &dns(&[DnsOutcome::Ok]), Some(&c));
+    assert_eq!(v.broken_hop, BrokenHop::NodeLocal);
+    assert_mentions(&v, &["the interface cairn0"]);
+
+    c.status.as_mut().unwrap().node_local = Some(node_local(true, true));
+    let v = verdict(&healthy_api, &dns(&[DnsOutcome::Ok]), Some(&c));
+    assert_eq!(v.broken_hop, BrokenHop::None, "{}", v.text);
 }

@@ -263,6 +263,36 @@ pub fn stale(cairn: &Status) -> String {
     )
 }
 
+pub fn node_local(n: &crate::status::NodeLocalStatus) -> String {
+    let mut missing = Vec::new();
+    if !n.interface_present {
+        missing.push(format!("the interface {}", n.interface));
+    }
+    let gone: Vec<&str> = n
+        .addresses
+        .iter()
+        .filter(|a| !a.present)
+        .map(|a| a.address.as_str())
+        .collect();
+    if n.interface_present && !gone.is_empty() {
+        missing.push(format!("the address(es) {}", gone.join(", ")));
+    }
+    if !n.rules_present {
+        missing.push(format!("the nftables table {}", n.table));
+    }
+    let why = n
+        .last_error
+        .as_deref()
+        .map_or(String::new(), |e| format!(" Its last repair failed: {e}."));
+    format!(
+        "The node-local Cairn is missing {} on this node, so this node's DNS queries take the          service proxy again (or, for the link-local address, get no answer). Cairn puts them          back every {:.0} s.{why} Check that the pod has CAP_NET_ADMIN and the host network,          and that no other agent deletes `table {}` or {}; meanwhile the kube-dns Service          still answers through the service proxy.",
+        missing.join(" and "),
+        n.check_interval_seconds,
+        n.table,
+        n.interface
+    )
+}
+
 pub fn partial(down: &[&ApiCheck], up: usize) -> String {
     let failures: Vec<String> = down
         .iter()

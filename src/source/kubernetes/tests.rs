@@ -102,3 +102,19 @@ fn service_labels_are_kept_only_when_a_block_filters_on_them() {
     let filtered = block(|k| k.labels = Some("env=prod".parse().unwrap()));
     assert_eq!(services(watch_specs(&[&plain, &filtered])), [true]);
 }
+
+#[test]
+fn a_node_local_cairn_watches_only_its_nodes_pods() {
+    let k = block(|k| k.pods = PodMode::Verified);
+    let mut specs = watch_specs(&[&k]);
+    pods_on_node(&mut specs, "node-a");
+    assert_eq!(
+        describe(&specs),
+        [
+            "namespaces labels=- fields=-",
+            "services labels=- fields=-",
+            "endpointslices labels=- fields=-",
+            "pods labels=- fields=spec.nodeName=node-a,status.phase!=Succeeded,status.phase!=Failed",
+        ]
+    );
+}
