@@ -216,9 +216,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = &node_local {
         runtime.block_on(n.prepare())?;
     }
-    let running = match &args.from {
-        Some(dump) => cairn::run::dump::serve(config, dump)?,
-        None => runtime.block_on(cairn::run::api::serve(config))?,
+    let started = match &args.from {
+        Some(dump) => cairn::run::dump::serve(config, dump),
+        None => runtime.block_on(cairn::run::api::serve(config)),
+    };
+    let running = match started {
+        Ok(running) => running,
+        Err(err) => {
+            // Nothing listens on the addresses: give them back (unless another instance
+            // serves them) rather than leave a link-local address that answers nothing.
+            if let Some(n) = &node_local {
+                runtime.block_on(n.stop());
+            }
+            return Err(err);
+        }
     };
     for addr in running.server.local_addrs() {
         tracing::info!(%addr, "serving");
@@ -226,7 +237,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let running = std::sync::Arc::new(running);
     if let Some(n) = &node_local {
         // The listeners answer: now the switch may take the node's DNS off the service proxy.
-        runtime.block_on(n.arm())?;
+        if let Err(err) = runtime.block_on(n.arm()) {
+            runtime.block_on(n.stop());
+            return Err(err.into());
+        }
         runtime.spawn(n.clone().run_checks());
         let (n, metrics) = (n.clone(), running.server.metrics().clone());
         running

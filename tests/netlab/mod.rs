@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
@@ -55,8 +55,14 @@ pub fn enter_private_network() -> bool {
 /// `nft`, installed from Debian's package when missing and possible (the test installs what
 /// it needs, as the project's scripts do).
 pub fn nft_available() -> bool {
+    tool_available("nft", "nftables")
+}
+
+/// Whether `program --version` runs; when it does not, Debian's `package` is installed first
+/// (with `apt-get`, updating the package lists once if the install fails without them).
+pub fn tool_available(program: &str, package: &str) -> bool {
     let present = || {
-        Command::new("nft")
+        Command::new(program)
             .arg("--version")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -66,7 +72,7 @@ pub fn nft_available() -> bool {
     if present() {
         return true;
     }
-    eprintln!("netlab: installing nftables (apt-get)");
+    eprintln!("netlab: installing {package} for `{program}` (apt-get)");
     let apt = |args: &[&str]| {
         Command::new("apt-get")
             .args(args)
@@ -75,9 +81,9 @@ pub fn nft_available() -> bool {
             .status()
             .is_ok_and(|s| s.success())
     };
-    if !apt(&["install", "-y", "-q", "nftables"]) {
+    if !apt(&["install", "-y", "-q", package]) {
         // A fresh machine may have no package lists yet.
-        let _ = apt(&["update", "-q"]) && apt(&["install", "-y", "-q", "nftables"]);
+        let _ = apt(&["update", "-q"]) && apt(&["install", "-y", "-q", package]);
     }
     present()
 }
@@ -93,7 +99,8 @@ pub enum Vip {
     },
 }
 
-fn nft(script: &str) {
+/// Runs an `nft -f -` script in the calling thread's network namespace; panics when it fails.
+pub fn nft(script: &str) {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
@@ -217,28 +224,49 @@ pub fn free_port(ip: &str) -> u16 {
 pub struct Cairn {
     pub child: Child,
     pub started: Instant,
+    /// Every line it logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Cairn {
     /// Starts `cairn serve --corefile PATH` (logs go to the test's stderr, prefixed).
     pub fn start(corefile: &std::path::Path, tag: &'static str) -> Cairn {
+        let mut command = Command::new(BIN);
+        command.args(["serve", "--corefile"]).arg(corefile);
+        Cairn::spawn(command, tag)
+    }
+
+    /// Starts `command` (a `cairn serve` with whatever arguments and environment it has); its
+    /// log goes to the test's stderr prefixed with `tag`, and is kept in [`Cairn::log`].
+    pub fn spawn(mut command: Command, tag: &'static str) -> Cairn {
         let started = Instant::now();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--corefile"])
-            .arg(corefile)
+        let mut child = command
             .env("RUST_LOG", "info,kube_client::client::builder=off")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("cairn starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
         if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                     eprintln!("{tag}: {line}");
+                    log.lock().expect("no panics hold it").push(line);
                 }
             });
         }
-        Cairn { child, started }
+        Cairn {
+            child,
+            started,
+            log,
+        }
+    }
+
+    /// The logged lines containing `text`.
+    pub fn logged(&self, text: &str) -> Vec<String> {
+        let log = self.log.lock().expect("no panics hold it");
+        log.iter().filter(|l| l.contains(text)).cloned().collect()
     }
 
     /// `kill -9`.
@@ -257,7 +285,13 @@ impl Drop for Cairn {
 
 /// What one UDP query got: the addresses of A answers, or why it failed.
 pub fn lookup(server: SocketAddr, name: &str, timeout: Duration) -> Result<Vec<String>, String> {
-    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    // The unspecified address: the kernel picks the source that routes to `server` (loopback
+    // for a loopback server, the interface's address in a lab of network namespaces).
+    let local: SocketAddr = match server {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(local).map_err(|e| e.to_string())?;
     socket
         .set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
@@ -276,6 +310,11 @@ pub fn lookup(server: SocketAddr, name: &str, timeout: Duration) -> Result<Vec<S
         .recv(&mut buf)
         .map_err(|e| format!("no answer: {e}"))?;
     let reply = Message::from_vec(&buf[..n]).map_err(|e| e.to_string())?;
+    a_answers(&reply)
+}
+
+/// The addresses of a reply's A answers, or its response code when that is not NOERROR.
+pub fn a_answers(reply: &Message) -> Result<Vec<String>, String> {
     if reply.metadata.response_code != ResponseCode::NoError {
         return Err(format!("{:?}", reply.metadata.response_code));
     }
