@@ -265,7 +265,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
         tokio::time::sleep(lameduck).await;
         if let Some(n) = &node_local {
-            n.stop().await;
+            if n.stop().await {
+                let server = running.clone();
+                let _ = tokio::task::spawn_blocking(move || server.server.hand_over()).await;
+            }
         }
         running.save().await;
         anyhow::Ok(())

@@ -364,8 +364,8 @@ impl NodeLocal {
 
     /// Shutdown, after lameduck: stops repairing and, unless another instance runs on this
     /// node, removes the rules (the node's traffic takes the Service path again), then the
-    /// interface.
-    pub async fn stop(&self) {
+    /// interface. Returns whether another instance carries on (it keeps both).
+    pub async fn stop(&self) -> bool {
         let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;
         self.armed.store(false, std::sync::atomic::Ordering::SeqCst);
         let registration = self
@@ -380,7 +380,7 @@ impl NodeLocal {
                 other_instances = others,
                 "nodelocal: another instance runs on this node; leaving the interface and rules to it"
             );
-            return;
+            return true;
         }
         match blocking(rules::remove).await {
             Ok(()) => self.seen().rules_present = false,
@@ -408,6 +408,7 @@ impl NodeLocal {
             }
             Err(e) => tracing::error!(error = %e, "nodelocal: cannot remove the interface"),
         }
+        false
     }
 
     /// The `/status` part; `local_queries` from the listener's request counters.

@@ -54,6 +54,8 @@ pub struct RunningServer {
     publisher: Publisher,
     stop: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
+    /// Every UDP socket, for [`RunningServer::hand_over`].
+    udp_sockets: Vec<Arc<std::net::UdpSocket>>,
     /// TCP listeners, upstream traffic and health checks run here.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -136,6 +138,25 @@ impl RunningServer {
         self.lameduck
             .store(true, std::sync::atomic::Ordering::Release);
         self.lameduck_after
+    }
+
+    /// Another instance serves the same addresses and carries on (a node-local update): new
+    /// UDP queries go to it from now on, and the ones already received here are still
+    /// answered (see [`udp::hand_over`]). Returns once they have had time to be.
+    pub fn hand_over(&self) {
+        let mut failed = 0;
+        for socket in &self.udp_sockets {
+            if let Err(err) = udp::hand_over(socket) {
+                failed += 1;
+                tracing::debug!(%err, "cannot hand a UDP socket over");
+            }
+        }
+        // The workers wake at least every 250 ms; a queued batch is answered within one turn.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        tracing::info!(
+            sockets = self.udp_sockets.len() - failed,
+            "handed UDP over to the instance that carries on"
+        );
     }
 
     /// The server's metrics.
@@ -458,6 +479,7 @@ impl Prepared {
         let mut tcp_listeners = Vec::new();
         let mut addrs = Vec::new();
         let mut handlers = Vec::new();
+        let mut udp_sockets = Vec::new();
         let configured: Vec<(IpAddr, u16)> = listeners.iter().map(|(k, _)| *k).collect();
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         for (key, blocks) in listeners {
@@ -479,6 +501,8 @@ impl Prepared {
             let handler = Arc::new(Handler::new(blocks));
             handlers.push((key, addr, handler.clone()));
             for socket in sockets {
+                let socket = Arc::new(socket);
+                udp_sockets.push(socket.clone());
                 udp::spawn(
                     socket,
                     handler.clone(),
@@ -565,6 +589,7 @@ impl Prepared {
             publisher,
             stop,
             metrics,
+            udp_sockets,
             runtime: Some(runtime),
         })
     }

@@ -33,15 +33,27 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// Takes `socket` out of its SO_REUSEPORT group for new queries, keeping what it has received:
+/// once connected (to the discard port on loopback, which never sends), the kernel gives new
+/// datagrams to the group's other sockets — a successor's — while the ones already queued are
+/// still read and answered (`send_to` works on a connected UDP socket). Used when another
+/// instance takes over the same addresses, so no query waits in a socket that is closing.
+pub fn hand_over(socket: &UdpSocket) -> std::io::Result<()> {
+    let nowhere: SocketAddr = match socket.local_addr()? {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::LOCALHOST, 9).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::LOCALHOST, 9).into(),
+    };
+    socket.connect(nowhere)
+}
+
 /// Serves `socket` on a new thread until `stop` is set; upstream work goes to `runtime`.
 pub fn spawn(
-    socket: UdpSocket,
+    socket: Arc<UdpSocket>,
     handler: Arc<Handler>,
     generation: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     runtime: tokio::runtime::Handle,
 ) -> std::io::Result<()> {
-    let socket = Arc::new(socket);
     let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING));
     let name = format!("cairn-udp-{}", socket.local_addr()?);
     std::thread::Builder::new().name(name).spawn(move || {
