@@ -238,7 +238,8 @@ impl Cairn {
 
     /// Starts `command` (a `cairn serve` with whatever arguments and environment it has); its
     /// log goes to the test's stderr prefixed with `tag`, and is kept in [`Cairn::log`].
-    pub fn spawn(mut command: Command, tag: &'static str) -> Cairn {
+    pub fn spawn(mut command: Command, tag: impl Into<String>) -> Cairn {
+        let tag = tag.into();
         let started = Instant::now();
         let mut child = command
             .env("RUST_LOG", "info,kube_client::client::builder=off")
