@@ -211,18 +211,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let reload = config.servers.iter().find_map(|b| b.reload.clone());
+    let mut stop = StopSignals::new(&runtime)?;
     // Node-local mode: the interface holds the addresses before the listeners bind them.
     let node_local = cairn::nodelocal::NodeLocal::from_config(&config).map(std::sync::Arc::new);
     if let Some(n) = &node_local {
         runtime.block_on(n.prepare())?;
     }
     let started = match &args.from {
-        Some(dump) => cairn::run::dump::serve(config, dump),
-        None => runtime.block_on(cairn::run::api::serve(config)),
+        Some(dump) => Some(cairn::run::dump::serve(config, dump)),
+        // Waiting for the API's first list can take `startup_timeout`: a stop meanwhile ends
+        // the start.
+        None => runtime.block_on(async {
+            tokio::select! {
+                started = cairn::run::api::serve(config) => Some(started),
+                () = stop.wait() => None,
+            }
+        }),
     };
     let running = match started {
-        Ok(running) => running,
-        Err(err) => {
+        Some(Ok(running)) => running,
+        None => {
+            tracing::info!("stopped while starting");
+            if let Some(n) = &node_local {
+                runtime.block_on(n.stop());
+            }
+            return Ok(());
+        }
+        Some(Err(err)) => {
             // Nothing listens on the addresses: give them back (unless another instance
             // serves them) rather than leave a link-local address that answers nothing.
             if let Some(n) = &node_local {
@@ -253,11 +268,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         runtime.spawn(watch_corefile(path, loaded_text, reload, running.clone()));
     }
     runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        stop.wait().await;
         let lameduck = running.server.begin_lameduck();
         tracing::info!(
             ?lameduck,
@@ -276,6 +287,32 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     drop(running);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGTERM and SIGINT, caught from the first moment of `serve`: kubelet may stop a pod while it
+/// starts, and a node-local instance must then still give the node back.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new(runtime: &tokio::runtime::Runtime) -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _entered = runtime.enter();
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Until either arrives (or has arrived since this was made).
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
 
 /// The `reload` plugin: checks the Corefile every interval (plus up to `jitter`); a changed file

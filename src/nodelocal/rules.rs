@@ -4,17 +4,24 @@
 //! ```text
 //! table inet cairn {
 //!   chain raw_prerouting { type filter hook prerouting priority raw;   # -300
-//!     ip daddr A udp dport 53 notrack; ip daddr A tcp dport 53 notrack }       # queries in
+//!     ip daddr A udp dport 53 socket wildcard 0 notrack;                        # queries in
+//!     ip daddr A tcp dport 53 socket transparent 0 notrack }
 //!   chain raw_output { type filter hook output priority raw;
 //!     ip saddr A udp sport 53 notrack; ...                                      # answers out
-//!     ip daddr A udp dport 53 notrack; ... }                                    # host-network clients
+//!     ip daddr A udp dport 53 socket wildcard 0 notrack; ... }                  # host-network clients
 //!   chain filter_input { type filter hook input priority filter;
 //!     ip daddr A udp dport 53 accept; ... }
 //!   chain filter_output { type filter hook output priority filter;
 //!     ip saddr A udp sport 53 accept; ... }
 //! }
 //! ```
-//! (`ip6` for IPv6 addresses; one rule per address, protocol and port.) Untracked packets skip
+//! (`ip6` for IPv6 addresses; one rule per address, protocol and port.) `socket wildcard 0`
+//! matches only while a socket is bound to that very address and port — Cairn's listener
+//! (`socket transparent 0` for TCP, see [`bound_socket`]). The
+//! moment no Cairn listens (killed with `-9`, OOM-killed, crash-looping on a bad Corefile) the
+//! queries stop matching and take the Service path again, though the table is still there:
+//! the failure NodeLocal DNSCache has (rules left behind, nothing listening) cannot happen.
+//! Untracked packets skip
 //! every nat chain, whoever wrote it (kube-proxy's nftables or iptables-nft/legacy rules), so
 //! the service proxy's DNAT of the kube-dns ClusterIP never fires and the packet is delivered
 //! to the local address. Without the table, the same packet is DNATed as before: deleting the
@@ -38,7 +45,10 @@ use netlink_bindings::nftables::{
     self, CmpOps, MetaKeys, Nfgenmsg, PayloadBase, PushExprListAttrs, PushRuleAttrs, Registers,
     VerdictCode,
 };
-use netlink_bindings::utils::RequestBuf;
+use netlink_bindings::traits::Pusher;
+use netlink_bindings::utils::{
+    finalize_nested_header, push_header, push_nested_header, RequestBuf,
+};
 use netlink_socket2::NetlinkSocket;
 
 /// The table's family and name, as `nft` writes them.
@@ -106,6 +116,11 @@ struct Rule {
 }
 
 impl Rule {
+    /// Queries are taken off the service proxy only while a listener is bound to them.
+    fn only_while_listening(&self) -> bool {
+        self.side == Side::To && self.verdict == Verdict::Notrack
+    }
+
     /// What `nft` would print for it; also its comment, by which it is recognised.
     fn comment(&self) -> String {
         let family = if self.addr.is_ipv4() { "ip" } else { "ip6" };
@@ -118,8 +133,13 @@ impl Rule {
             Verdict::Notrack => "notrack",
             Verdict::Accept => "accept",
         };
+        let listening = match (self.only_while_listening(), self.tcp) {
+            (false, _) => "",
+            (true, false) => " socket wildcard 0",
+            (true, true) => " socket transparent 0",
+        };
         format!(
-            "cairn: {family} {a} {} {proto} {p} {} {verdict}",
+            "cairn: {family} {a} {} {proto} {p} {}{listening} {verdict}",
             self.addr, self.port
         )
     }
@@ -340,12 +360,15 @@ fn encode_rule<'a>(exprs: Exprs<'a>, rule: &Rule) -> Exprs<'a> {
     let exprs = meta_eq(exprs, MetaKeys::Nfproto, &[nfproto]);
     let exprs = meta_eq(exprs, MetaKeys::L4Proto, &[l4]);
     let exprs = payload_eq(exprs, PayloadBase::NetworkHeader, addr_offset, &addr_bytes);
-    let exprs = payload_eq(
+    let mut exprs = payload_eq(
         exprs,
         PayloadBase::TransportHeader,
         port_offset,
         &rule.port.to_be_bytes(),
     );
+    if rule.only_while_listening() {
+        exprs = bound_socket(exprs, rule.tcp);
+    }
     match rule.verdict {
         // `notrack` has no attributes: the expression is its name alone.
         Verdict::Notrack => exprs.nested_elem().push_name(c"notrack").end_nested(),
@@ -361,6 +384,38 @@ fn encode_rule<'a>(exprs: Exprs<'a>, rule: &Rule) -> Exprs<'a> {
             .end_nested()
             .end_nested(),
     }
+}
+
+/// A socket for the packet exists (none: the rule stops here). UDP: `socket wildcard 0`, a
+/// socket bound to the packet's very address and port. TCP: `socket transparent 0`, any
+/// (non-transparent) socket, because the handshake's last ACK finds a request socket, which
+/// `wildcard` cannot look into (it would leave that ACK tracked, and the service proxy would
+/// DNAT it: the connection would be reset). The generated bindings have no `socket`
+/// expression, so its two attributes are written by hand: `NFTA_SOCKET_KEY`,
+/// `NFTA_SOCKET_DREG` = register 1 (one byte, 0 or 1).
+fn bound_socket(exprs: Exprs<'_>, tcp: bool) -> Exprs<'_> {
+    const NFTA_EXPR_DATA: u16 = 2;
+    const NFTA_SOCKET_KEY: u16 = 1;
+    const NFTA_SOCKET_DREG: u16 = 2;
+    const NFT_SOCKET_TRANSPARENT: u32 = 0;
+    const NFT_SOCKET_WILDCARD: u32 = 2;
+    let key = if tcp {
+        NFT_SOCKET_TRANSPARENT
+    } else {
+        NFT_SOCKET_WILDCARD
+    };
+    let mut elem = exprs.nested_elem().push_name(c"socket");
+    let buf = elem.as_vec_mut();
+    let data = push_nested_header(buf, NFTA_EXPR_DATA);
+    for (kind, value) in [
+        (NFTA_SOCKET_KEY, key),
+        (NFTA_SOCKET_DREG, Registers::Reg1 as u32),
+    ] {
+        push_header(buf, kind, 4);
+        buf.extend(value.to_be_bytes());
+    }
+    finalize_nested_header(buf, data);
+    cmp_eq(elem.end_nested(), &[0])
 }
 
 fn cmp_eq<'a>(exprs: Exprs<'a>, value: &[u8]) -> Exprs<'a> {
@@ -417,7 +472,7 @@ mod tests {
         assert_eq!(rules.len(), 2 * 2 * 5);
         let comments: Vec<String> = rules.iter().map(Rule::comment).collect();
         for want in [
-            "cairn: ip daddr 169.254.20.10 udp dport 53 notrack",
+            "cairn: ip daddr 169.254.20.10 udp dport 53 socket wildcard 0 notrack",
             "cairn: ip saddr 169.254.20.10 tcp sport 53 notrack",
             "cairn: ip6 daddr fd00::10 tcp dport 53 accept",
             "cairn: ip6 saddr fd00::10 udp sport 53 accept",
@@ -428,7 +483,7 @@ mod tests {
 
     #[test]
     fn a_comment_survives_its_userdata_encoding() {
-        let text = "cairn: ip daddr 10.96.0.10 udp dport 53 notrack";
+        let text = "cairn: ip daddr 10.96.0.10 udp dport 53 socket wildcard 0 notrack";
         assert_eq!(comment_of(&comment_udata(text)).as_deref(), Some(text));
         assert_eq!(
             comment_of(&[0, 40, b'x']),
