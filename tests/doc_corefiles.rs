@@ -229,6 +229,7 @@ fn every_plugin_page_has_a_corefile_example() {
         "reload",
         "loadbalance",
         "import",
+        "nodelocal",
     ];
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
     let mut missing = Vec::new();
