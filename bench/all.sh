@@ -7,10 +7,10 @@
 #
 # Usage: bench/all.sh [--quick] [--rounds R] [--duration S] [--services N] [--names N]
 #                     [--api-services N] [--changes K] [--cold-rounds R] [--cold-services N]
-#                     [--only cluster,cache,ceiling,api,cold] [--no-build]
+#                     [--only cluster,cache,ceiling,api,cold,nodelocal] [--no-build]
 # Defaults: 3 rounds x 10 s, 1000 services (cluster_qps, ceiling), 4000 cached names,
 # 10k services x 10 endpoints and 200 changes (api), 5 cold starts of 10k x 10. --quick: 2
-# rounds x 5 s, 50 changes, 3 cold starts.
+# rounds x 5 s, 50 changes, 3 cold starts. nodelocal needs root (network namespaces).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +24,7 @@ api_services=10000
 changes=200
 cold_rounds=5
 cold_services=10000
-only=cluster,cache,ceiling,api,cold
+only=cluster,cache,ceiling,api,cold,nodelocal
 build=1
 
 usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -66,7 +66,8 @@ mkdir -p "$out"
 warn_if_loaded
 
 if [[ $build -eq 1 ]]; then
-    build_cairn "$repo" "$out" --example ceiling --example cluster_probe --example api_bench
+    build_cairn "$repo" "$out" --bin cairn-apisim --example ceiling --example cluster_probe \
+        --example api_bench
 fi
 
 qps=(--rounds "$rounds" --duration "$duration" --no-build)
@@ -87,6 +88,7 @@ run cache cache_qps.sh --names "$names" "${qps[@]}"
 run ceiling ceiling.sh --services "$services" "${qps[@]}"
 run api api.sh --no-build --services "$api_services" --changes "$changes"
 run cold cold_start.sh --rounds "$cold_rounds" --services "$cold_services" --no-build
+run nodelocal node_local.sh --rss-services "$api_services" "${qps[@]}"
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2
 
@@ -179,6 +181,39 @@ if r:
         f"{float(r['knot_max_ms']):.0f} ms", f"{x:.2f}", "≤ 1 s", mx <= 1000, loads.get("cold", ""))
 else:
     missing("cold start")
+r = res.get("node_local")
+if r and "ratio" in r:
+    load = loads.get("nodelocal", "")
+    x = float(r["ratio"])
+    row(f"node-local qps, pod -> 169.254.20.10 ({r['services']} Services, median of "
+        f"{r['rounds']} rounds)", n(r["nodelocal_qps"]),
+        f"proxy path (DNAT -> central Cairn) {n(r['proxy_qps'])}",
+        f"{x:.2f} (per round {float(r['round_ratio_median']):.2f})", "—", None, load)
+    p99, ref99 = float(r["nodelocal_p99_ms"]), float(r["proxy_p99_ms"])
+    row(f"node-local latency p50 / p99 at {r['paced_qps']} qps",
+        f"{float(r['nodelocal_p50_ms']):.3f} / {p99:.3f} ms",
+        f"proxy path {float(r['proxy_p50_ms']):.3f} / {ref99:.3f} ms", f"{p99 / ref99:.2f} (p99)",
+        "—", None, load)
+    ct, cip, ref = (float(r[k]) for k in
+                    ("nodelocal_ct_per_10k", "clusterip_ct_per_10k", "proxy_ct_per_10k"))
+    row("node conntrack entries per 10k queries (new flow each; 169.254.20.10 / 10.96.0.10)",
+        f"{ct:.0f} / {cip:.0f}", f"proxy path {ref:.0f}", f"{ct / ref:.2f}" if ref else "—",
+        "0", ct == 0 and cip == 0, load)
+else:
+    missing("node-local qps, latency, conntrack")
+if r and "rss_sync_mib" in r:
+    mb = lambda mib: mib * 1.048576
+    rss, settled = float(r["rss_sync_mib"]), float(r["rss_settled_mib"])
+    size = f"{int(r['rss_services']) // 1000}k/{int(r['rss_endpoints']) // 1000}k"
+    full = r["rss_services"] == "10000" and r["rss_endpoints"] == "100000"
+    central = f"central Corefile {float(r['central_rss_mib']):.1f} MiB; " \
+        if "central_rss_mib" in r else ""
+    row(f"node-local RSS at first sync, {size} (HWM {float(r['hwm_sync_mib']):.1f} MiB; "
+        f"2 s later {settled:.1f} MiB)", f"{rss:.1f} MiB ({mb(rss):.1f} MB)",
+        f"{central}goal 45 MB", f"{mb(rss) / 45:.2f}", "≤ 45 MB at 10k/100k",
+        mb(max(rss, settled)) <= 45 if full else None, loads.get("nodelocal", ""))
+elif r is not None:
+    missing("node-local RSS")
 
 head = ("figure", "Cairn", "reference (same run)", "ratio", "target", "met", "load before")
 print("| " + " | ".join(head) + " |")

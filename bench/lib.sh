@@ -62,28 +62,39 @@ build_cairn() {
 
 # wait_for_answer PORT PID NAME QNAME QTYPE PATTERN: until `dig` on 127.0.0.1:PORT gets an answer
 # to QNAME QTYPE matching PATTERN (grep -E on `+short`), up to 30 s; dies if process PID exits.
-wait_for_answer() {
-    local port=$1 pid=$2 name=$3 qname=$4 qtype=$5 pattern=$6 i
+wait_for_answer() { wait_for_answer_at "" 127.0.0.1 "$@"; }
+
+# wait_for_answer_at NETNS SERVER PORT PID NAME QNAME QTYPE PATTERN: wait_for_answer against
+# SERVER:PORT, with `dig` run inside the network namespace NETNS (empty: this one).
+wait_for_answer_at() {
+    local netns=$1 server=$2 port=$3 pid=$4 name=$5 qname=$6 qtype=$7 pattern=$8 i
+    local in=() where="$server:$port"
+    [[ -z $netns ]] || { in=(ip netns exec "$netns"); where+=" (netns $netns)"; }
     for ((i = 0; i < 300; i++)); do
         kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see ${out:-.}/$name.log)"
-        if dig +time=1 +tries=1 -p "$port" @127.0.0.1 "$qname" "$qtype" +short 2>/dev/null \
+        if "${in[@]}" dig +time=1 +tries=1 -p "$port" "@$server" "$qname" "$qtype" +short 2>/dev/null \
             | grep -Eq "$pattern"; then
             return 0
         fi
         sleep 0.1
     done
-    die "$name did not answer $qname $qtype on 127.0.0.1:$port within 30 s (see ${out:-.}/$name.log)"
+    die "$name did not answer $qname $qtype on $where within 30 s (see ${out:-.}/$name.log)"
 }
 
 # dnsperf_round NAME PORT ROUND: one dnsperf run of `perf_args` (global) against 127.0.0.1:PORT,
 # its report kept in $out/dnsperf-NAME-ROUND.txt; logs the rate, the losses and the load
 # average before the run; prints the queries per second.
-dnsperf_round() {
-    local name=$1 port=$2 round=$3 file qps lost load
+dnsperf_round() { dnsperf_round_at "" 127.0.0.1 "$@"; }
+
+# dnsperf_round_at NETNS SERVER NAME PORT ROUND: dnsperf_round against SERVER:PORT, with
+# dnsperf run inside the network namespace NETNS (empty: this one).
+dnsperf_round_at() {
+    local netns=$1 server=$2 name=$3 port=$4 round=$5 file qps lost load in=()
+    [[ -z $netns ]] || in=(ip netns exec "$netns")
     load=$(cut -d' ' -f1 /proc/loadavg)
     file="$out/dnsperf-$name-$round.txt"
-    timeout $((duration + 30)) dnsperf -s 127.0.0.1 -p "$port" "${perf_args[@]}" >"$file" 2>&1 \
-        || die "dnsperf against $name failed (see $file)"
+    timeout $((duration + 30)) "${in[@]}" dnsperf -s "$server" -p "$port" "${perf_args[@]}" \
+        >"$file" 2>&1 || die "dnsperf against $name failed (see $file)"
     qps=$(awk '/Queries per second:/ { print $4 }' "$file")
     [[ -n $qps ]] || die "no 'Queries per second' in $file"
     lost=$(awk '/Queries lost:/ { print $3 }' "$file")
