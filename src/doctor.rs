@@ -79,10 +79,18 @@ pub async fn run(o: &Options) -> Report {
         }
     };
     let cairn = async {
-        match &status_url {
-            Some(url) => Some(status::fetch(url, o.timeout).await),
-            None => None,
+        let found = match &status_url {
+            Some(url) => status::fetch(url, o.timeout).await,
+            None => return None,
+        };
+        // Not given, and nothing at the DNS address: a node-local Cairn may be on this node.
+        if o.status.is_none() && found.outcome != status::StatusOutcome::Ok {
+            let local = status::fetch(target::NODE_LOCAL_STATUS, o.timeout).await;
+            if local.outcome == status::StatusOutcome::Ok {
+                return Some(local);
+            }
         }
+        Some(found)
     };
     let (configured, flagged, queries, cairn) = tokio::join!(configured, flagged, queries, cairn);
 

@@ -218,6 +218,11 @@ pub fn first_nameserver(text: &str) -> Option<SocketAddr> {
     })
 }
 
+/// Where a node-local Cairn serves `/status` (the link-local address of the node-local overlay),
+/// tried when nothing answers on the DNS server's address: on a node-local node the kube-dns
+/// ClusterIP answers DNS but not HTTP.
+pub const NODE_LOCAL_STATUS: &str = "http://169.254.20.10:8080/status";
+
 /// `--status`, else the health listener's default port on the DNS server's address.
 pub fn status_url(flag: Option<&str>, dns: Option<SocketAddr>) -> Option<String> {
     match flag {
