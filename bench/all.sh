@@ -2,15 +2,16 @@
 # Every benchmark in one run, then one table: each figure of Cairn beside its reference from the
 # same run (or the goal, where there is no reference server) as a ratio, the target and whether
 # it is met, and the load average at the start of each bench. Reads the RESULT line each script
-# prints. Loopback only. Everything goes to bench/out/all-<timestamp>/ (table.md, each bench's
-# output); the raw output of each bench in its own bench/out/<bench>-<timestamp>/.
+# prints. Loopback only (node_local: its own network namespaces). Everything goes to
+# bench/out/all-<timestamp>/ (table.md, each bench's output); the raw output of each bench in
+# its own bench/out/<bench>-<timestamp>/.
 #
 # Usage: bench/all.sh [--quick] [--rounds R] [--duration S] [--services N] [--names N]
 #                     [--api-services N] [--changes K] [--cold-rounds R] [--cold-services N]
 #                     [--only cluster,cache,ceiling,api,cold,nodelocal] [--no-build]
 # Defaults: 3 rounds x 10 s, 1000 services (cluster_qps, ceiling), 4000 cached names,
-# 10k services x 10 endpoints and 200 changes (api), 5 cold starts of 10k x 10. --quick: 2
-# rounds x 5 s, 50 changes, 3 cold starts. nodelocal needs root (network namespaces).
+# 10k services x 10 endpoints and 200 changes (api; node_local's RSS too), 5 cold starts of
+# 10k x 10. --quick: 2 rounds x 5 s, 50 changes, 3 cold starts. nodelocal needs root.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -190,10 +191,15 @@ if r and "ratio" in r:
         f"proxy path (DNAT -> central Cairn) {n(r['proxy_qps'])}",
         f"{x:.2f} (per round {float(r['round_ratio_median']):.2f})", "—", None, load)
     p99, ref99 = float(r["nodelocal_p99_ms"]), float(r["proxy_p99_ms"])
-    row(f"node-local latency p50 / p99 at {r['paced_qps']} qps",
+    row(f"node-local latency p50 / p99, dnsperf at {r['paced_qps']} qps",
         f"{float(r['nodelocal_p50_ms']):.3f} / {p99:.3f} ms",
         f"proxy path {float(r['proxy_p50_ms']):.3f} / {ref99:.3f} ms", f"{p99 / ref99:.2f} (p99)",
         "—", None, load)
+    f99, ref99 = float(r["nodelocal_fresh_p99_ms"]), float(r["proxy_fresh_p99_ms"])
+    row("node-local latency p50 / p99, a new flow (source port) per query",
+        f"{float(r['nodelocal_fresh_p50_ms']):.3f} / {f99:.3f} ms",
+        f"proxy path {float(r['proxy_fresh_p50_ms']):.3f} / {ref99:.3f} ms",
+        f"{f99 / ref99:.2f} (p99)", "—", None, load)
     ct, cip, ref = (float(r[k]) for k in
                     ("nodelocal_ct_per_10k", "clusterip_ct_per_10k", "proxy_ct_per_10k"))
     row("node conntrack entries per 10k queries (new flow each; 169.254.20.10 / 10.96.0.10)",
