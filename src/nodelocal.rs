@@ -254,43 +254,44 @@ impl NodeLocal {
         }
     }
 
-    /// The interface with every address, created or repaired as needed.
+    /// The interface with every address, created or repaired as needed; a failure is counted
+    /// and logged (once per distinct error).
     async fn ensure_interface(&self) -> Result<(), String> {
+        self.try_ensure_interface().await.map_err(|(part, why)| {
+            self.failed(part, &why);
+            why
+        })
+    }
+
+    async fn try_ensure_interface(&self) -> Result<(), (Part, String)> {
+        let on_interface = |e: link::LinkError| (Part::Interface, e.to_string());
         // Only what goes missing after start counts as a repair (the first setup, or the
         // adoption of what a killed instance left, does not).
         let repairing = self.armed.load(std::sync::atomic::Ordering::SeqCst);
-        let mut recreated = false;
-        let handle = link::connect().map_err(|e| e.to_string())?;
-        let found = link::find(&handle, &self.interface).await.map_err(|e| {
-            self.failed(Part::Interface, &e);
-            e.to_string()
-        })?;
-        let mut found = match found {
-            Some(found) => found,
+        let handle = link::connect().map_err(on_interface)?;
+        let existing = link::find(&handle, &self.interface)
+            .await
+            .map_err(on_interface)?;
+        let (found, recreated) = match existing {
+            Some(found) => (found, false),
             None => {
-                recreated = repairing;
-                let kind = link::create(&handle, &self.interface).await.map_err(|e| {
-                    self.failed(Part::Interface, &e);
-                    e.to_string()
-                })?;
+                let kind = link::create(&handle, &self.interface)
+                    .await
+                    .map_err(on_interface)?;
                 if kind == Kind::Bridge && !std::mem::replace(&mut self.seen().said_bridge, true) {
                     tracing::info!(
                         interface = %self.interface,
                         "nodelocal: no dummy interface type in this kernel; using a bridge without ports"
                     );
                 }
-                match link::find(&handle, &self.interface).await {
-                    Ok(Some(found)) => found,
-                    Ok(None) => {
+                let found = link::find(&handle, &self.interface)
+                    .await
+                    .map_err(on_interface)?
+                    .ok_or_else(|| {
                         let why = format!("interface {} vanished after creation", self.interface);
-                        self.failed(Part::Interface, &why);
-                        return Err(why);
-                    }
-                    Err(e) => {
-                        self.failed(Part::Interface, &e);
-                        return Err(e.to_string());
-                    }
-                }
+                        (Part::Interface, why)
+                    })?;
+                (found, repairing)
             }
         };
         let Some(kind) = found.kind else {
@@ -299,16 +300,13 @@ impl NodeLocal {
                  remove it or choose another name with `interface`",
                 self.interface
             );
-            self.failed(Part::Interface, &why);
-            return Err(why);
+            return Err((Part::Interface, why));
         };
         self.seen().kind = Some(kind);
         if !found.up {
-            link::set_up(&handle, found.index).await.map_err(|e| {
-                self.failed(Part::Interface, &e);
-                e.to_string()
-            })?;
-            found.up = true;
+            link::set_up(&handle, found.index)
+                .await
+                .map_err(on_interface)?;
         }
         self.seen().interface_present = true;
         let missing: Vec<IpAddr> = self
@@ -319,10 +317,9 @@ impl NodeLocal {
             .filter(|a| !found.addresses.contains(a))
             .collect();
         for &ip in &missing {
-            if let Err(e) = link::add_address(&handle, found.index, ip).await {
-                self.failed(Part::Addresses, &e);
-                return Err(e.to_string());
-            }
+            link::add_address(&handle, found.index, ip)
+                .await
+                .map_err(|e| (Part::Addresses, e.to_string()))?;
         }
         if recreated {
             self.repaired(Part::Interface);
