@@ -184,7 +184,12 @@ impl NodeLocal {
                 .await
                 .map_err(|e| self.setup_error(e))?;
         }
-        self.seen().rules_present = true;
+        {
+            // Interface (in `prepare`) and rules have just been verified: that is a check.
+            let mut seen = self.seen();
+            seen.rules_present = true;
+            seen.last_check = Some(Instant::now());
+        }
         tracing::info!(
             table = rules::TABLE,
             adopted = present,
