@@ -265,7 +265,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .install_node_local(move || n.status(&metrics));
     }
     if let (Some(reload), Some(path)) = (reload, args.corefile.clone()) {
-        runtime.spawn(watch_corefile(path, loaded_text, reload, running.clone()));
+        runtime.spawn(watch_corefile(
+            path,
+            loaded_text,
+            reload,
+            running.clone(),
+            node_local.clone(),
+        ));
     }
     runtime.block_on(async {
         stop.wait().await;
@@ -323,6 +329,7 @@ async fn watch_corefile(
     loaded_text: Option<String>,
     reload: cairn::config::model::ReloadConfig,
     running: std::sync::Arc<cairn::run::Running>,
+    node_local: Option<std::sync::Arc<cairn::nodelocal::NodeLocal>>,
 ) {
     let server = &running.server;
     let digest = |text: &str| {
@@ -346,7 +353,19 @@ async fn watch_corefile(
         // Parse the text just compared, not a second read of the file.
         let outcome = cairn::config::parse_corefile(&text, &path, &|k| std::env::var(k).ok())
             .map_err(|e| e.to_string())
-            .and_then(|config| server.reload(config));
+            .and_then(|config| {
+                // The node's interface and rules are set up once; changing them needs a restart.
+                let wanted = cairn::nodelocal::NodeLocal::from_config(&config);
+                let same = match (&node_local, &wanted) {
+                    (None, None) => true,
+                    (Some(running), Some(wanted)) => running.same_setup(wanted),
+                    _ => false,
+                };
+                if !same {
+                    return Err("the nodelocal block changed; restart Cairn to apply".to_string());
+                }
+                server.reload(config)
+            });
         match outcome {
             Ok(()) => {
                 tracing::info!(corefile = %path.display(), "plugin/reload: running the new configuration")

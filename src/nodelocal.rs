@@ -137,6 +137,12 @@ impl NodeLocal {
         })
     }
 
+    /// Both capture the same addresses and ports on the same interface, checked as often
+    /// (where the block is written does not matter).
+    pub fn same_setup(&self, other: &NodeLocal) -> bool {
+        self.interface == other.interface && self.check == other.check && self.spec == other.spec
+    }
+
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
         self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -775,3 +775,32 @@ fn the_doctor_shows_the_node_local_state() {
         "the pod's query was counted: {line}"
     );
 }
+
+/// `reload` applies what it can while running; the interface and the table are set up once, so
+/// a changed `nodelocal` block is refused (logged, counted) and the running one keeps working.
+#[test]
+fn a_reload_that_changes_nodelocal_is_refused_and_the_capture_goes_on() {
+    let lab = lab!("reload");
+    let mut node_local = lab.start_node_local("node-local");
+    lab.wait_serving(&mut node_local);
+    let text = std::fs::read_to_string(&lab.corefile).expect("the lab's Corefile");
+    assert!(text.contains("check 1s"), "{text}");
+    std::fs::write(&lab.corefile, text.replace("check 1s", "check 30s")).expect("rewritten");
+    within(Duration::from_secs(6), || {
+        let refused = node_local
+            .cairn
+            .logged("the nodelocal block changed; restart Cairn to apply");
+        (!refused.is_empty())
+            .then_some(())
+            .ok_or_else(|| "no refusal logged yet".to_string())
+    })
+    .expect("the reload is refused");
+    // Still the 1 s check: a deleted table is back within it.
+    lab.exec(&lab.node, &["nft", "delete", "table", "inet", "cairn"])
+        .expect("the table is deleted");
+    within(CHECK + SLACK, || lab.table().map(|_| ())).expect("repaired at the running interval");
+    assert_eq!(
+        lab.ask(&lab.pod, cluster_dns(), Transport::Udp),
+        Ok(local())
+    );
+}

@@ -534,7 +534,7 @@ impl Lab {
             ".:53 {{\n    bind {LINK_LOCAL} {CLUSTER_DNS}\n    nodelocal {{\n        check {}s\n    }}\n    \
              health {HEALTH} {{\n        lameduck {}s\n    }}\n    ready {READY}\n    \
              prometheus {METRICS}\n    kubernetes cluster.local in-addr.arpa ip6.arpa {{\n        \
-             kubeconfig {}\n        snapshot {}\n        pods verified\n    }}\n}}\n",
+             kubeconfig {}\n        snapshot {}\n        pods verified\n    }}\n    reload 2s 1s\n}}\n",
             CHECK.as_secs(),
             LAMEDUCK.as_secs(),
             self.dir.path().join("kubeconfig").display(),
