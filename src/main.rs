@@ -257,6 +257,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             return Err(err.into());
         }
         runtime.spawn(n.clone().run_checks());
+        runtime.spawn(n.clone().run_heartbeat());
         let (n, metrics) = (n.clone(), running.server.metrics().clone());
         running
             .server

@@ -218,6 +218,25 @@ impl NodeLocal {
         }
     }
 
+    /// Every [`rules::HEARTBEAT`], puts this instance's ports back into the table's
+    /// `@listening` set, which keeps the node's own queries captured; stops when shutdown
+    /// begins (a dead instance's ports expire, and the node's queries take the Service path).
+    /// A failure (no table) is left to the next check.
+    pub async fn run_heartbeat(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(rules::HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            let spec = self.spec.clone();
+            if let Err(e) = blocking(move || rules::heartbeat(&spec)).await {
+                tracing::debug!(error = %e, "nodelocal: heartbeat failed");
+            }
+        }
+    }
+
     /// Verifies interface, addresses and rules, and puts back what is missing.
     pub async fn check(&self) {
         let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;

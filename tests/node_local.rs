@@ -615,6 +615,18 @@ fn after_kill_9_a_restart_adopts_interface_and_table_and_serves_the_snapshot() {
             "{t:?}: with nothing listening, the Service answers through the stale table"
         );
     }
+    // The node's own clients too, once the dead instance's ports leave `@listening` (3 s).
+    let (took, _) = within(Duration::from_secs(5), || {
+        for t in TRANSPORTS {
+            let got = lab.ask(&lab.node, cluster_dns(), t);
+            if got != Ok(central()) {
+                return Err(format!("{t:?} from the node: {got:?}"));
+            }
+        }
+        Ok(())
+    })
+    .expect("host-network clients take the Service path after kill -9");
+    eprintln!("MEASURED kill -9: the node's own queries on the Service path after {took:?}");
     assert_eq!(
         lab.table(),
         Ok(table.clone()),

@@ -3,43 +3,60 @@
 //!
 //! ```text
 //! table inet cairn {
-//!   chain raw_prerouting { type filter hook prerouting priority raw;   # -300
-//!     ip daddr A udp dport 53 socket wildcard 0 notrack;                        # queries in
-//!     ip daddr A tcp dport 53 socket transparent 0 notrack }
+//!   set listening { type inet_service; flags timeout; }        # 53, put back every second
+//!   chain raw_prerouting { type filter hook prerouting priority raw;   # -300: queries in
+//!     ip daddr A udp dport 53 fib daddr type local socket wildcard 0 notrack
+//!     ip daddr A tcp dport 53 fib daddr type local socket transparent 0 notrack }
 //!   chain raw_output { type filter hook output priority raw;
-//!     ip saddr A udp sport 53 notrack; ...                                      # answers out
-//!     ip daddr A udp dport 53 socket wildcard 0 notrack; ... }                  # host-network clients
+//!     ip saddr A udp sport 53 notrack; ...                                 # answers out
+//!     ip daddr A udp dport 53 udp dport @listening fib daddr type local notrack; ... }
+//!                                                                   # host-network clients
 //!   chain filter_input { type filter hook input priority filter;
 //!     ip daddr A udp dport 53 accept; ... }
 //!   chain filter_output { type filter hook output priority filter;
 //!     ip saddr A udp sport 53 accept; ... }
 //! }
 //! ```
-//! (`ip6` for IPv6 addresses; one rule per address, protocol and port.) `socket wildcard 0`
-//! matches only while a socket is bound to that very address and port — Cairn's listener
-//! (`socket transparent 0` for TCP, see [`bound_socket`]). The
-//! moment no Cairn listens (killed with `-9`, OOM-killed, crash-looping on a bad Corefile) the
-//! queries stop matching and take the Service path again, though the table is still there:
-//! the failure NodeLocal DNSCache has (rules left behind, nothing listening) cannot happen.
-//! Untracked packets skip
+//! (`ip6` for IPv6 addresses; one rule per address, protocol and port.) Untracked packets skip
 //! every nat chain, whoever wrote it (kube-proxy's nftables or iptables-nft/legacy rules), so
 //! the service proxy's DNAT of the kube-dns ClusterIP never fires and the packet is delivered
 //! to the local address. Without the table, the same packet is DNATed as before: deleting the
-//! table is the way back to the Service path.
+//! table is the way back to the Service path. (An `accept` ends only the base chain it is in:
+//! the filter chains keep a default-accept table from dropping untracked DNS, but cannot
+//! overrule a drop in another table.)
+//!
+//! **Only while it can be answered here.** A query is taken off the service proxy only while
+//! Cairn can answer it; otherwise it is tracked, and the service proxy sends it to the Service
+//! as if the table were not there:
+//! - `fib daddr type local`: the address is on the node now (an interface deleted behind
+//!   Cairn's back would otherwise route untracked queries off the node until the repair);
+//! - from pods, `socket wildcard 0` (`socket transparent 0` for TCP, see [`bound_socket`]): a
+//!   socket is bound to that very address and port, Cairn's listener. The moment no Cairn
+//!   listens (killed with `-9`, OOM-killed, crash-looping on a bad Corefile) queries stop
+//!   matching;
+//! - from the node itself, where the `socket` match would see the client's own socket:
+//!   `@listening`, a set whose elements (the ports) a running Cairn puts back every
+//!   [`HEARTBEAT`] with a [`LISTENING_TIMEOUT`] ([`heartbeat`]); a dead Cairn's expire.
+//!
+//! So the failure NodeLocal DNSCache has (rules left behind, nothing listening, the node's DNS
+//! black-holed) does not happen here: at worst the node's own clients wait out the timeout.
 //!
 //! **Library.** The generated `netlink-bindings` (nftables family, from the kernel's netlink
 //! YAML specs) encode and decode the messages and `netlink-socket2` sends them: both pure Rust,
 //! MIT/Apache-2.0. The higher-level crates either link libnftnl (GPL) or lack `notrack` and
-//! dumps. What is hand-written here is only which expressions make each rule.
+//! dumps. What is hand-written here is only which expressions make each rule (and the
+//! `socket` expression, which the bindings lack).
 //!
 //! **Verification.** Every rule carries a comment (nft's userdata TLV, shown by `nft list`)
 //! naming what it does; the table is "present" when its rules' chains and comments are exactly
-//! the expected ones. Anything else — no table, a flushed chain, a missing or extra rule — is
-//! repaired by replacing the whole table in one atomic batch.
+//! the expected ones (a rule's body or a chain's policy changed by hand is not noticed).
+//! Anything else — no table, a flushed chain, a missing or extra rule — is repaired by
+//! replacing the whole table in one atomic batch.
 
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use netlink_bindings::nftables::{
     self, CmpOps, MetaKeys, Nfgenmsg, PayloadBase, PushExprListAttrs, PushRuleAttrs, Registers,
@@ -54,6 +71,18 @@ use netlink_socket2::NetlinkSocket;
 /// The table's family and name, as `nft` writes them.
 pub const TABLE: &str = "inet cairn";
 const TABLE_NAME: &CStr = c"cairn";
+/// The set a running Cairn keeps its ports in (see the module doc).
+const LISTENING: &CStr = c"listening";
+/// The set's id within the batch that creates it (the kernel requires one, and finds the set
+/// by it while the batch is not committed yet).
+const LISTENING_ID: u32 = 1;
+/// How often a running Cairn puts its ports back into `@listening`.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long a port stays in `@listening` without being put back.
+pub const LISTENING_TIMEOUT: Duration = Duration::from_secs(3);
+/// nft's datatype number for `inet_service` (what `nft list` shows the set's type as).
+const TYPE_INET_SERVICE: u32 = 13;
+const NFT_SET_TIMEOUT: u32 = 0x10;
 
 const NFPROTO_INET: u8 = 1;
 const NFPROTO_IPV4: u8 = 2;
@@ -116,9 +145,15 @@ struct Rule {
 }
 
 impl Rule {
-    /// Queries are taken off the service proxy only while a listener is bound to them.
+    /// Queries are taken off the service proxy only while they can be answered here.
     fn only_while_listening(&self) -> bool {
         self.side == Side::To && self.verdict == Verdict::Notrack
+    }
+
+    /// In `raw_output` the `socket` match sees the client's socket: the node's own queries
+    /// are guarded by `@listening` instead.
+    fn from_the_node(&self) -> bool {
+        self.chain == CHAINS[1].0
     }
 
     /// What `nft` would print for it; also its comment, by which it is recognised.
@@ -133,13 +168,17 @@ impl Rule {
             Verdict::Notrack => "notrack",
             Verdict::Accept => "accept",
         };
-        let listening = match (self.only_while_listening(), self.tcp) {
-            (false, _) => "",
-            (true, false) => " socket wildcard 0",
-            (true, true) => " socket transparent 0",
+        let guard = if !self.only_while_listening() {
+            String::new()
+        } else if self.from_the_node() {
+            format!(" {proto} dport @listening fib daddr type local")
+        } else if self.tcp {
+            " fib daddr type local socket transparent 0".to_string()
+        } else {
+            " fib daddr type local socket wildcard 0".to_string()
         };
         format!(
-            "cairn: {family} {a} {} {proto} {p} {}{listening} {verdict}",
+            "cairn: {family} {a} {} {proto} {p} {}{guard} {verdict}",
             self.addr, self.port
         )
     }
@@ -231,7 +270,11 @@ fn send(
     sock.request_chained(&c.finalize())
         .map_err(failed(doing))?
         .recv_all()
-        .map_err(failed(doing))
+        // The kernel's extended ack (which attribute it refused) is in the text only.
+        .map_err(|e| RulesError {
+            doing,
+            source: std::io::Error::new(e.as_io_error().kind(), e.to_string()),
+        })
 }
 
 /// Replaces the table with exactly what `spec` needs, atomically: there is no moment with
@@ -245,6 +288,18 @@ pub fn install(spec: &Spec) -> Result<(), RulesError> {
             .op_newtable_do(&header(NFPROTO_INET))
             .encode()
             .push_name(TABLE_NAME);
+        c.request()
+            .set_create()
+            .op_newset_do(&header(NFPROTO_INET))
+            .encode()
+            .push_table(TABLE_NAME)
+            .push_name(LISTENING)
+            .push_flags(NFT_SET_TIMEOUT)
+            .push_key_type(TYPE_INET_SERVICE)
+            .push_key_len(2)
+            // Big-endian, as the kernel reads it: the bindings write this one's native bytes.
+            .push_id(LISTENING_ID.to_be());
+        push_listening(c, spec, true);
         for (name, hook, priority) in CHAINS {
             c.request()
                 .set_create()
@@ -274,6 +329,57 @@ pub fn install(spec: &Spec) -> Result<(), RulesError> {
             encode_rule(exprs, &rule).end_nested();
         }
     })
+}
+
+/// Adds (`add`) or deletes the ports of `spec` in `@listening`, in the batch being built;
+/// added with the [`LISTENING_TIMEOUT`]. (The set is named, not referred to by a batch id,
+/// also when it is created in the same batch: the kernel finds it by name.)
+fn push_listening(c: &mut nftables::Chained<'_>, spec: &Spec, add: bool) {
+    let request = c.request();
+    let list = if add {
+        request
+            .set_create()
+            .op_newsetelem_do(&header(NFPROTO_INET))
+            .into_encoder()
+    } else {
+        request
+            .op_delsetelem_do(&header(NFPROTO_INET))
+            .into_encoder()
+    }
+    .push_table(TABLE_NAME)
+    .push_set(LISTENING);
+    let mut elements = list.nested_elements();
+    for port in &spec.ports {
+        let elem = elements
+            .nested_elem()
+            .nested_key()
+            .push_value(&port.to_be_bytes())
+            .end_nested();
+        let elem = if add {
+            // The kernel reads a big-endian u64; the bindings write the value's native bytes.
+            elem.push_timeout((LISTENING_TIMEOUT.as_millis() as u64).to_be())
+        } else {
+            elem
+        };
+        elements = elem.end_nested();
+    }
+    elements.end_nested().end_nested();
+}
+
+/// Puts the ports back into `@listening` with a fresh timeout (delete and add in one batch;
+/// the first add makes the delete succeed if an element had expired). Fails when the table is
+/// not there: the next check repairs it.
+pub fn heartbeat(spec: &Spec) -> Result<(), RulesError> {
+    let mut sock = NetlinkSocket::new();
+    send(
+        &mut sock,
+        "refreshing @listening in table inet cairn",
+        |c| {
+            push_listening(c, spec, true);
+            push_listening(c, spec, false);
+            push_listening(c, spec, true);
+        },
+    )
 }
 
 /// Deletes the table (gone already is fine).
@@ -366,8 +472,10 @@ fn encode_rule<'a>(exprs: Exprs<'a>, rule: &Rule) -> Exprs<'a> {
         port_offset,
         &rule.port.to_be_bytes(),
     );
-    if rule.only_while_listening() {
-        exprs = bound_socket(exprs, rule.tcp);
+    if rule.only_while_listening() && rule.from_the_node() {
+        exprs = local_destination(in_listening(exprs));
+    } else if rule.only_while_listening() {
+        exprs = bound_socket(local_destination(exprs), rule.tcp);
     }
     match rule.verdict {
         // `notrack` has no attributes: the expression is its name alone.
@@ -384,6 +492,49 @@ fn encode_rule<'a>(exprs: Exprs<'a>, rule: &Rule) -> Exprs<'a> {
             .end_nested()
             .end_nested(),
     }
+}
+
+/// `th dport @listening`: the port, still in register 1 from the match before, is in the set
+/// (`fib` afterwards overwrites the register). Written by hand: the generated bindings number
+/// the lookup's attributes differently from the kernel's `nft_lookup_attributes` (their
+/// `sreg` is the kernel's `dreg`).
+fn in_listening(exprs: Exprs<'_>) -> Exprs<'_> {
+    const NFTA_EXPR_DATA: u16 = 2;
+    const NFTA_LOOKUP_SET: u16 = 1;
+    const NFTA_LOOKUP_SREG: u16 = 2;
+    const NFTA_LOOKUP_SET_ID: u16 = 4;
+    let mut elem = exprs.nested_elem().push_name(c"lookup");
+    let buf = elem.as_vec_mut();
+    let data = push_nested_header(buf, NFTA_EXPR_DATA);
+    let name = LISTENING.to_bytes_with_nul();
+    push_header(buf, NFTA_LOOKUP_SET, name.len() as u16);
+    buf.extend(name);
+    for (kind, value) in [
+        (NFTA_LOOKUP_SREG, Registers::Reg1 as u32),
+        (NFTA_LOOKUP_SET_ID, LISTENING_ID),
+    ] {
+        push_header(buf, kind, 4);
+        buf.extend(value.to_be_bytes());
+    }
+    finalize_nested_header(buf, data);
+    elem.end_nested()
+}
+
+/// `fib daddr type local`: the destination is an address of this node now (the result is a
+/// host-order `u32` route type, `RTN_LOCAL`).
+fn local_destination(exprs: Exprs<'_>) -> Exprs<'_> {
+    const NFTA_FIB_F_DADDR: u32 = 1 << 1;
+    const NFT_FIB_RESULT_ADDRTYPE: u32 = 3;
+    const RTN_LOCAL: u32 = 2;
+    let exprs = exprs
+        .nested_elem()
+        .nested_data_fib()
+        .push_dreg(Registers::Reg1 as u32)
+        .push_result(NFT_FIB_RESULT_ADDRTYPE)
+        .push_flags(NFTA_FIB_F_DADDR)
+        .end_nested()
+        .end_nested();
+    cmp_eq(exprs, &RTN_LOCAL.to_ne_bytes())
 }
 
 /// A socket for the packet exists (none: the rule stops here). UDP: `socket wildcard 0`, a
@@ -472,7 +623,8 @@ mod tests {
         assert_eq!(rules.len(), 2 * 2 * 5);
         let comments: Vec<String> = rules.iter().map(Rule::comment).collect();
         for want in [
-            "cairn: ip daddr 169.254.20.10 udp dport 53 socket wildcard 0 notrack",
+            "cairn: ip daddr 169.254.20.10 udp dport 53 fib daddr type local socket wildcard 0 notrack",
+            "cairn: ip daddr 169.254.20.10 tcp dport 53 tcp dport @listening fib daddr type local notrack",
             "cairn: ip saddr 169.254.20.10 tcp sport 53 notrack",
             "cairn: ip6 daddr fd00::10 tcp dport 53 accept",
             "cairn: ip6 saddr fd00::10 udp sport 53 accept",

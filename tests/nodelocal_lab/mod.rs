@@ -709,8 +709,23 @@ impl Lab {
     }
 
     /// `nft list table inet cairn` in the node namespace.
+    /// (Without the `@listening` set's elements: their remaining time changes every moment,
+    /// and a killed instance's expire; [`Lab::listening`] has them.)
     pub fn table(&self) -> Result<String, String> {
-        self.exec(&self.node, &["nft", "list", "table", "inet", "cairn"])
+        let text = self.exec(&self.node, &["nft", "list", "table", "inet", "cairn"])?;
+        Ok(text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("elements = "))
+            .map(|l| format!("{l}\n"))
+            .collect())
+    }
+
+    /// The ports in `@listening` (a running instance keeps them there).
+    pub fn listening(&self) -> Result<String, String> {
+        self.exec(
+            &self.node,
+            &["nft", "list", "set", "inet", "cairn", "listening"],
+        )
     }
 
     /// `nft list tables` in the node namespace, one table a line.
