@@ -152,7 +152,7 @@ impl Rule {
 
     /// In `raw_output` the `socket` match sees the client's socket: the node's own queries
     /// are guarded by `@listening` instead.
-    fn from_the_node(&self) -> bool {
+    fn for_node_clients(&self) -> bool {
         self.chain == CHAINS[1].0
     }
 
@@ -170,7 +170,7 @@ impl Rule {
         };
         let guard = if !self.only_while_listening() {
             String::new()
-        } else if self.from_the_node() {
+        } else if self.for_node_clients() {
             format!(" {proto} dport @listening fib daddr type local")
         } else if self.tcp {
             " fib daddr type local socket transparent 0".to_string()
@@ -472,7 +472,7 @@ fn encode_rule<'a>(exprs: Exprs<'a>, rule: &Rule) -> Exprs<'a> {
         port_offset,
         &rule.port.to_be_bytes(),
     );
-    if rule.only_while_listening() && rule.from_the_node() {
+    if rule.only_while_listening() && rule.for_node_clients() {
         exprs = local_destination(in_listening(exprs));
     } else if rule.only_while_listening() {
         exprs = bound_socket(local_destination(exprs), rule.tcp);
