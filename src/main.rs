@@ -215,7 +215,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Node-local mode: the interface holds the addresses before the listeners bind them.
     let node_local = cairn::nodelocal::NodeLocal::from_config(&config).map(std::sync::Arc::new);
     if let Some(n) = &node_local {
-        runtime.block_on(n.prepare())?;
+        // Refused before the node is touched: a node-local `pods verified` needs NODE_NAME.
+        cairn::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
+        if let Err(err) = runtime.block_on(n.prepare()) {
+            // Half set up (an address that would not take): give back what is Cairn's.
+            runtime.block_on(n.stop());
+            return Err(err.into());
+        }
     }
     let started = match &args.from {
         Some(dump) => Some(cairn::run::dump::serve(config, dump)),

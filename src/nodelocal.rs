@@ -303,11 +303,29 @@ impl NodeLocal {
             .await
             .map_err(on_interface)?;
         let (found, recreated) = match existing {
+            Some(found) if !found.ours => {
+                let why = format!(
+                    "interface {} exists and is not Cairn's (it lacks the alias `{}`): \
+                     it is left alone; remove it or choose another name with `interface`",
+                    self.interface,
+                    link::ALIAS
+                );
+                return Err((Part::Interface, why));
+            }
             Some(found) => (found, false),
             None => {
                 let kind = link::create(&handle, &self.interface)
                     .await
                     .map_err(on_interface)?;
+                // Claimed at once, so that even a crash right now leaves a link Cairn adopts.
+                let created = link::find(&handle, &self.interface)
+                    .await
+                    .map_err(on_interface)?;
+                if let Some(created) = created {
+                    link::claim(&handle, created.index)
+                        .await
+                        .map_err(on_interface)?;
+                }
                 if kind == Kind::Bridge && !std::mem::replace(&mut self.seen().said_bridge, true) {
                     tracing::info!(
                         interface = %self.interface,
@@ -334,7 +352,7 @@ impl NodeLocal {
         };
         self.seen().kind = Some(kind);
         if !found.up {
-            link::set_up(&handle, found.index)
+            link::claim(&handle, found.index)
                 .await
                 .map_err(on_interface)?;
         }
@@ -415,9 +433,11 @@ impl NodeLocal {
         }
         let removed = async {
             let handle = link::connect().map_err(|e| e.to_string())?;
+            // Only Cairn's own: an interface that took the name since is not touched.
             if let Some(found) = link::find(&handle, &self.interface)
                 .await
                 .map_err(|e| e.to_string())?
+                .filter(|found| found.ours)
             {
                 link::delete(&handle, found.index)
                     .await

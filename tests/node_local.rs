@@ -816,3 +816,30 @@ fn a_reload_that_changes_nodelocal_is_refused_and_the_capture_goes_on() {
         Ok(local())
     );
 }
+
+/// An interface that already has the name but is not Cairn's (an admin's bridge,
+/// `nodelocaldns`, `kube-ipvs0`) is never adopted, changed or deleted: Cairn refuses to start
+/// and says why.
+#[test]
+fn an_interface_that_is_not_cairns_is_left_alone() {
+    let lab = lab!("foreign");
+    lab.exec(
+        &lab.node,
+        &["ip", "link", "add", "cairn0", "type", "bridge"],
+    )
+    .expect("a bridge of someone else's");
+    let before = lab.link().expect("the bridge is there");
+    let mut node_local = lab.start_node_local("node-local");
+    let status = node_local
+        .wait_exit(Duration::from_secs(10))
+        .expect("it refuses to start");
+    assert!(!status.success(), "exit status {status}");
+    assert!(
+        !node_local.cairn.logged("is not Cairn's").is_empty(),
+        "the refusal names the interface"
+    );
+    let after = lab.link().expect("the bridge is still there");
+    assert_eq!(after.index, before.index, "the same interface");
+    assert_eq!(after, before, "addresses and state untouched");
+    assert!(lab.table().is_err(), "no table was installed");
+}

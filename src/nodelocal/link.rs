@@ -2,8 +2,13 @@
 //! without ports where the kernel has no dummy driver), bring it up, give it the captured
 //! addresses as host addresses (/32, /128) and delete it.
 //!
-//! Nothing here decides *when*: [`super::Keeper`] does. Every call opens its own short-lived
-//! netlink connection, so a socket error never outlives one check.
+//! Nothing here decides *when*: [`super::NodeLocal`] does, with one short-lived netlink
+//! connection per setup, check or teardown, so a socket error never outlives one of them.
+//!
+//! **Only Cairn's own.** An interface Cairn creates carries the alias [`ALIAS`]
+//! (`ip link` shows it); only an interface with that alias is adopted or deleted. Any other
+//! one that has the name (an admin's bridge, `nodelocaldns`, `kube-ipvs0`) is left alone and
+//! reported.
 
 use std::net::IpAddr;
 
@@ -11,6 +16,9 @@ use futures::TryStreamExt;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags};
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo};
 use rtnetlink::{Handle, LinkBridge, LinkDummy, LinkUnspec};
+
+/// The alias that marks an interface as Cairn's.
+pub const ALIAS: &str = "cairn node-local";
 
 /// What holds the addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -28,6 +36,8 @@ pub struct Found {
     /// `None`: an interface of another kind took the name (not Cairn's; never adopted).
     pub kind: Option<Kind>,
     pub up: bool,
+    /// Carries [`ALIAS`]: Cairn made it.
+    pub ours: bool,
     pub addresses: Vec<IpAddr>,
 }
 
@@ -91,11 +101,16 @@ pub async fn find(handle: &Handle, name: &str) -> Result<Option<Found>, LinkErro
         }),
         _ => None,
     });
+    let ours = link
+        .attributes
+        .iter()
+        .any(|a| matches!(a, LinkAttribute::IfAlias(alias) if alias == ALIAS));
     let addresses = addresses(handle, index).await?;
     Ok(Some(Found {
         index,
         kind,
         up,
+        ours,
         addresses,
     }))
 }
@@ -160,11 +175,16 @@ pub async fn create(handle: &Handle, name: &str) -> Result<Kind, LinkError> {
     }
 }
 
-/// Sets the interface up (a down link would keep IPv6 addresses tentative).
-pub async fn set_up(handle: &Handle, index: u32) -> Result<(), LinkError> {
+/// Marks the interface as Cairn's ([`ALIAS`]) and sets it up (a down link would keep IPv6
+/// addresses tentative).
+pub async fn claim(handle: &Handle, index: u32) -> Result<(), LinkError> {
+    let mut message = LinkUnspec::new_with_index(index).up().build();
+    message
+        .attributes
+        .push(LinkAttribute::IfAlias(ALIAS.to_string()));
     handle
         .link()
-        .set(LinkUnspec::new_with_index(index).up().build())
+        .set(message)
         .execute()
         .await
         .map_err(|e| LinkError::new(format!("setting interface {index} up"), e))
