@@ -5,8 +5,9 @@
 //! The pieces, in the order a start runs them:
 //! 1. [`NodeLocal::prepare`]: the interface ([`link`]) with every address, created or adopted
 //!    (after a `kill -9` it is still there), before the listeners bind to those addresses;
-//! 2. [`NodeLocal::arm`], once the listeners answer: `table inet cairn` ([`rules`]), the
-//!    switch that takes the traffic off the service proxy's DNAT;
+//! 2. [`NodeLocal::arm`], once the listeners answer: this instance counts as serving on the
+//!    node ([`handoff`]), and `table inet cairn` ([`rules`]) is installed, the switch that
+//!    takes the traffic off the service proxy's DNAT;
 //! 3. [`NodeLocal::run_checks`]: every `check`, verify interface, addresses and table and put
 //!    back whatever is missing (counted, logged once per repair);
 //! 4. [`NodeLocal::stop`], after lameduck: the table, then the interface, are removed — unless
@@ -158,11 +159,6 @@ impl NodeLocal {
     /// before the listeners bind to them. Fails when the interface cannot be had.
     pub async fn prepare(&self) -> Result<(), NodeLocalError> {
         let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;
-        let registration = handoff::register(&self.interface)
-            .map_err(|e| self.setup_error(format!("cannot register on this node: {e}")))?;
-        let others = registration.others();
-        *self.registration.lock().unwrap_or_else(|e| e.into_inner()) = Some(registration);
-        self.seen().other_instances = others;
         self.ensure_interface()
             .await
             .map_err(|e| self.setup_error(e))?;
@@ -170,15 +166,25 @@ impl NodeLocal {
         tracing::info!(
             interface = %self.interface,
             addresses = %addrs.join(","),
-            other_instances = others,
             "nodelocal: interface ready"
         );
         Ok(())
     }
 
-    /// Installs the rules (the listeners answer now) and keeps them from then on.
+    /// The listeners answer now: joins the serving instances on this node (from now on an
+    /// instance that stops leaves everything to this one), installs the rules, and keeps both
+    /// from then on. The interface is verified again first: an instance that stopped
+    /// meanwhile, seeing no other serving one, may have removed it.
     pub async fn arm(&self) -> Result<(), NodeLocalError> {
         let _lock = handoff::lock(&self.interface, LOCK_LIMIT).await;
+        self.ensure_interface()
+            .await
+            .map_err(|e| self.setup_error(e))?;
+        let registration = handoff::register(&self.interface)
+            .map_err(|e| self.setup_error(format!("cannot register on this node: {e}")))?;
+        let others = registration.others();
+        *self.registration.lock().unwrap_or_else(|e| e.into_inner()) = Some(registration);
+        self.seen().other_instances = others;
         self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
         let spec = self.spec.clone();
         let present = blocking(move || rules::present(&spec))
@@ -199,6 +205,7 @@ impl NodeLocal {
         tracing::info!(
             table = rules::TABLE,
             adopted = present,
+            other_instances = others,
             "nodelocal: DNS to the node-local addresses bypasses connection tracking and the service proxy"
         );
         Ok(())

@@ -1258,6 +1258,17 @@ fn node_local_daemonset_is_what_node_local_mode_needs() {
         Some(IntOrString::Int(0)),
         "{origin}: maxUnavailable"
     );
+    // The shared readiness address may be answered by the old instance: the new one is given
+    // time to serve before it counts as available.
+    let min_ready = daemonset
+        .spec
+        .as_ref()
+        .and_then(|s| s.min_ready_seconds)
+        .unwrap_or(0);
+    assert!(
+        min_ready >= 10,
+        "{origin}: minReadySeconds {min_ready}, expected at least 10"
+    );
 
     // Every node, whatever its taints: one toleration with no key and no effect.
     let everywhere = spec.tolerations.iter().flatten().any(|t| {

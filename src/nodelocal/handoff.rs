@@ -4,7 +4,10 @@
 //!
 //! - `@cairn-nodelocal/IFACE/lock` is a mutex: whoever binds it sets up, repairs or tears
 //!   down; the others wait.
-//! - `@cairn-nodelocal/IFACE/instance/N` (N < [`SLOTS`]): every running instance holds one.
+//! - `@cairn-nodelocal/IFACE/instance/N` (N < [`SLOTS`]): every serving instance holds one,
+//!   from the moment its listeners answer (an instance still starting does not count: one
+//!   that stops meanwhile gives the node back to the Service path, and the starting one takes
+//!   it again once it serves).
 //!
 //! At shutdown an instance, holding the mutex, gives up its own name and looks whether any
 //! other is held. If one is, a successor runs (a DaemonSet update with `maxSurge`) and the
