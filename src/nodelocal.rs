@@ -371,15 +371,35 @@ impl NodeLocal {
             .copied()
             .filter(|a| !found.addresses.contains(a))
             .collect();
+        // Addresses this Corefile no longer captures (a changed `bind`) go; the kernel's own
+        // IPv6 link-local address stays.
+        let stale: Vec<IpAddr> = found
+            .addresses
+            .iter()
+            .copied()
+            .filter(|a| !self.spec.addrs.contains(a) && !is_link_local_v6(a))
+            .collect();
         for &ip in &missing {
             link::add_address(&handle, found.index, ip)
                 .await
                 .map_err(|e| (Part::Addresses, e.to_string()))?;
         }
+        for &ip in &stale {
+            link::remove_address(&handle, found.index, ip)
+                .await
+                .map_err(|e| (Part::Addresses, e.to_string()))?;
+        }
         if recreated {
             self.repaired(Part::Interface);
-        } else if repairing && !missing.is_empty() {
+        } else if repairing && !(missing.is_empty() && stale.is_empty()) {
             self.repaired(Part::Addresses);
+        } else if !stale.is_empty() {
+            let stale: Vec<String> = stale.iter().map(|a| a.to_string()).collect();
+            tracing::info!(
+                interface = %self.interface,
+                removed = %stale.join(","),
+                "nodelocal: removed addresses this Corefile does not capture"
+            );
         }
         self.seen().addresses_present = self.spec.addrs.clone();
         Ok(())
@@ -509,6 +529,11 @@ impl NodeLocal {
             other_instances: seen.other_instances,
         }
     }
+}
+
+/// `fe80::/10`: the kernel gives every interface one; not Cairn's to remove.
+fn is_link_local_v6(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
 }
 
 /// Runs a blocking netlink exchange off the async threads.

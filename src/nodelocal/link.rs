@@ -213,6 +213,30 @@ pub async fn add_address(handle: &Handle, index: u32, ip: IpAddr) -> Result<(), 
     }
 }
 
+/// Removes `ip` from the interface (an address Cairn no longer captures). Gone already is
+/// fine.
+pub async fn remove_address(handle: &Handle, index: u32, ip: IpAddr) -> Result<(), LinkError> {
+    let mut found = handle
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .set_address_filter(ip)
+        .execute();
+    while let Some(message) = found
+        .try_next()
+        .await
+        .map_err(|e| LinkError::new(format!("looking up {ip}"), e))?
+    {
+        handle
+            .address()
+            .del(message)
+            .execute()
+            .await
+            .map_err(|e| LinkError::new(format!("removing {ip}"), e))?;
+    }
+    Ok(())
+}
+
 /// Deletes the interface (its addresses go with it). Gone already is fine.
 pub async fn delete(handle: &Handle, index: u32) -> Result<(), LinkError> {
     match handle.link().del(index).execute().await {
