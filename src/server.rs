@@ -28,6 +28,9 @@ use crate::metrics::Metrics;
 use crate::status::StatusBoard;
 use handler::{Block, Handler};
 
+/// Longest [`RunningServer::hand_over`] waits for forwarded queries to be answered.
+pub const HAND_OVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -54,8 +57,9 @@ pub struct RunningServer {
     publisher: Publisher,
     stop: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
-    /// Every UDP socket, for [`RunningServer::hand_over`].
-    udp_sockets: Vec<Arc<std::net::UdpSocket>>,
+    /// Every UDP socket and its queries waiting for upstreams, for
+    /// [`RunningServer::hand_over`].
+    udp_sockets: Vec<(Arc<std::net::UdpSocket>, Arc<tokio::sync::Semaphore>)>,
     /// TCP listeners, upstream traffic and health checks run here.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -142,10 +146,12 @@ impl RunningServer {
 
     /// Another instance serves the same addresses and carries on (a node-local update): new
     /// UDP queries go to it from now on, and the ones already received here are still
-    /// answered (see [`udp::hand_over`]). Returns once they have had time to be.
+    /// answered (see [`udp::hand_over`]). Returns once they have been: the queued ones within
+    /// a worker's turn, the ones waiting for an upstream when their exchange ends (at most
+    /// [`HAND_OVER_LIMIT`]).
     pub fn hand_over(&self) {
         let mut failed = 0;
-        for socket in &self.udp_sockets {
+        for (socket, _) in &self.udp_sockets {
             if let Err(err) = udp::hand_over(socket) {
                 failed += 1;
                 tracing::debug!(%err, "cannot hand a UDP socket over");
@@ -153,8 +159,19 @@ impl RunningServer {
         }
         // The workers wake at least every 250 ms; a queued batch is answered within one turn.
         std::thread::sleep(std::time::Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let waiting = || {
+            self.udp_sockets
+                .iter()
+                .map(|(_, w)| udp::MAX_PENDING - w.available_permits())
+                .sum::<usize>()
+        };
+        while waiting() > 0 && started.elapsed() < HAND_OVER_LIMIT {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         tracing::info!(
             sockets = self.udp_sockets.len() - failed,
+            still_waiting = waiting(),
             "handed UDP over to the instance that carries on"
         );
     }
@@ -502,15 +519,15 @@ impl Prepared {
             handlers.push((key, addr, handler.clone()));
             for socket in sockets {
                 let socket = Arc::new(socket);
-                udp_sockets.push(socket.clone());
-                udp::spawn(
-                    socket,
+                let waiting = udp::spawn(
+                    socket.clone(),
                     handler.clone(),
                     publisher.generation(),
                     stop.clone(),
                     runtime.handle().clone(),
                 )
                 .map_err(bind_err)?;
+                udp_sockets.push((socket, waiting));
             }
             start_chains(runtime.handle(), &handler, addr);
             tcp_listeners.push((tcp, handler));

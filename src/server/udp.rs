@@ -47,14 +47,17 @@ pub fn hand_over(socket: &UdpSocket) -> std::io::Result<()> {
 }
 
 /// Serves `socket` on a new thread until `stop` is set; upstream work goes to `runtime`.
+/// Returns the count of its queries waiting for upstreams (their permits out of
+/// [`MAX_PENDING`]), so a shutdown can wait for them.
 pub fn spawn(
     socket: Arc<UdpSocket>,
     handler: Arc<Handler>,
     generation: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     runtime: tokio::runtime::Handle,
-) -> std::io::Result<()> {
+) -> std::io::Result<Arc<tokio::sync::Semaphore>> {
     let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING));
+    let waiting = in_flight.clone();
     let name = format!("cairn-udp-{}", socket.local_addr()?);
     std::thread::Builder::new().name(name).spawn(move || {
         let mut batch = Batch::new(&*socket);
@@ -110,7 +113,7 @@ pub fn spawn(
             }
         }
     })?;
-    Ok(())
+    Ok(waiting)
 }
 
 fn send(socket: &UdpSocket, out: &[u8], peer: SocketAddr) {
