@@ -46,7 +46,7 @@ pub struct NodeLocalStatus {
     pub last_repair: Option<NodeLocalRepair>,
     /// Things found missing and put back (interface, addresses, rules), since start.
     pub repairs: u64,
-    /// Repairs that failed, since start.
+    /// Checks and repairs that failed, since start.
     pub failures: u64,
     /// Repairs and failures by what: `interface`, `addresses`, `rules`.
     #[serde(default)]

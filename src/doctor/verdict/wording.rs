@@ -285,7 +285,11 @@ pub fn node_local(n: &crate::status::NodeLocalStatus) -> String {
         .as_deref()
         .map_or(String::new(), |e| format!(" Its last repair failed: {e}."));
     format!(
-        "The node-local Cairn is missing {} on this node, so this node's DNS queries take the          service proxy again (or, for the link-local address, get no answer). Cairn puts them          back every {:.0} s.{why} Check that the pod has CAP_NET_ADMIN and the host network,          and that no other agent deletes `table {}` or {}; meanwhile the kube-dns Service          still answers through the service proxy.",
+        "The node-local Cairn is missing {} on this node, so this node's DNS queries take the \
+         service proxy again (or, for the link-local address, get no answer). Cairn puts them \
+         back every {:.0} s.{why} Check that the pod has CAP_NET_ADMIN and the host network, \
+         and that no other agent deletes `table {}` or {}; meanwhile the kube-dns Service \
+         still answers through the service proxy.",
         missing.join(" and "),
         n.check_interval_seconds,
         n.table,
