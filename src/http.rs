@@ -201,9 +201,13 @@ impl Drop for BoundHttp {
 /// Bind `addr` and serve `routes` on it until the returned handle is shut down or dropped.
 /// Must be called inside a Tokio runtime.
 pub async fn serve(addr: SocketAddr, routes: Routes) -> io::Result<BoundHttp> {
-    // Bound as the DNS TCP listeners are (SO_REUSEPORT on a fixed port): during a node-local
-    // update both instances serve `/health` on the same address.
-    let listener = tokio::net::TcpListener::from_std(crate::server::tcp::bind(addr)?)?;
+    serve_shared(addr, routes, false).await
+}
+
+/// [`serve`]; `shared` binds as the DNS TCP listeners are in node-local mode (SO_REUSEPORT on a
+/// fixed port): during a node-local update both instances serve `/health` on one address.
+pub async fn serve_shared(addr: SocketAddr, routes: Routes, shared: bool) -> io::Result<BoundHttp> {
+    let listener = tokio::net::TcpListener::from_std(crate::server::tcp::bind(addr, shared)?)?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = routes.router();

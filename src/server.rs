@@ -355,13 +355,14 @@ fn own_ips(bind: &[IpAddr]) -> Vec<IpAddr> {
 fn bind_listener(
     requested: SocketAddr,
     workers: usize,
+    shared: bool,
 ) -> std::io::Result<(Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr)> {
     let attempts = if requested.port() == 0 { 20 } else { 1 };
     let mut last_error = None;
     for _ in 0..attempts {
         let first = udp::bind(requested)?;
         let addr = first.local_addr()?;
-        let bound = tcp::bind(addr).and_then(|tcp| {
+        let bound = tcp::bind(addr, shared).and_then(|tcp| {
             let mut sockets = vec![first];
             for _ in 1..workers {
                 sockets.push(udp::bind(addr)?);
@@ -394,6 +395,9 @@ pub struct Prepared {
     metrics: Arc<Metrics>,
     /// Listening address -> the blocks it serves, in Corefile order.
     listeners: Vec<((IpAddr, u16), Vec<Block>)>,
+    /// Fixed ports bound with SO_REUSEPORT for TCP and HTTP too (node-local mode: an update
+    /// runs two instances on the same addresses).
+    shared_ports: bool,
 }
 
 /// Builds the handler chains and one index per `kubernetes` block from `state`.
@@ -407,6 +411,7 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
         .find_map(|b| b.health.as_ref().map(|h| h.lameduck))
         .unwrap_or_default();
     let has_kubernetes = config.servers.iter().any(|b| b.kubernetes.is_some());
+    let shared_ports = config.servers.iter().any(|b| b.nodelocal.is_some());
     for block in &config.servers {
         let server = assemble::server_label(block);
         for zone in &block.zones {
@@ -432,6 +437,7 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
         forwarders: assembly.forwarders,
         hosts: assembly.hosts,
         metrics,
+        shared_ports,
     }
 }
 
@@ -476,6 +482,7 @@ impl Prepared {
             forwarders,
             hosts,
             metrics,
+            shared_ports,
         } = self;
         let stop = Arc::new(AtomicBool::new(false));
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -501,7 +508,7 @@ impl Prepared {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         for (key, blocks) in listeners {
             let requested = SocketAddr::new(key.0, key.1);
-            let (sockets, tcp, addr) = match bind_listener(requested, workers) {
+            let (sockets, tcp, addr) = match bind_listener(requested, workers, shared_ports) {
                 Ok(bound) => bound,
                 Err(source) if key.0 == IpAddr::V6(Ipv6Addr::UNSPECIFIED) => {
                     tracing::warn!(addr = %requested, %source, "IPv6 wildcard unavailable; serving IPv4 only");
@@ -582,7 +589,7 @@ impl Prepared {
             // itself be called from inside another runtime.
             let (tx, rx) = std::sync::mpsc::channel();
             runtime.spawn(async move {
-                let _ = tx.send(crate::http::serve(addr, routes).await);
+                let _ = tx.send(crate::http::serve_shared(addr, routes, shared_ports).await);
             });
             let bound = rx
                 .recv()

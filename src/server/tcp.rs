@@ -19,10 +19,11 @@ pub const MAX_PIPELINED: usize = 32;
 /// A connection with no complete query for this long is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Binds a TCP listener on `addr` (must be called inside the runtime). A fixed port is bound
-/// with SO_REUSEPORT, as UDP is, so a second Cairn can take over the same address without a
-/// gap (a node-local update); port 0 is not, so that the kernel's pick is never shared.
-pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+/// Binds a TCP listener on `addr` (must be called inside the runtime); `shared`: with
+/// SO_REUSEPORT on a fixed port, as UDP is, so that a second Cairn can take over the same
+/// address without a gap (node-local mode's updates). Otherwise a second process on the port
+/// fails to bind, as it should; port 0 is never shared, so the kernel's pick is this one's.
+pub fn bind(addr: SocketAddr, shared: bool) -> std::io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -32,7 +33,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
         socket.set_only_v6(true)?;
     }
     socket.set_reuse_address(true)?;
-    if addr.port() != 0 {
+    if shared && addr.port() != 0 {
         socket.set_reuse_port(true)?;
     }
     socket.bind(&addr.into())?;
