@@ -244,14 +244,19 @@ fn batch_header() -> Nfgenmsg {
     h
 }
 
-/// Removes the table if it is there, in the batch being built (adding it first makes the
-/// delete succeed either way).
-fn push_delete(c: &mut nftables::Chained<'_>) {
+/// Adds the (empty) table, in the batch being built; one already there is kept.
+fn push_new_table(c: &mut nftables::Chained<'_>) {
     c.request()
         .set_create()
         .op_newtable_do(&header(NFPROTO_INET))
         .encode()
         .push_name(TABLE_NAME);
+}
+
+/// Removes the table if it is there, in the batch being built (adding it first makes the
+/// delete succeed either way).
+fn push_delete(c: &mut nftables::Chained<'_>) {
+    push_new_table(c);
     c.request()
         .op_deltable_do(&header(NFPROTO_INET))
         .encode()
@@ -283,11 +288,7 @@ pub fn install(spec: &Spec) -> Result<(), RulesError> {
     let mut sock = NetlinkSocket::new();
     send(&mut sock, "installing table inet cairn", |c| {
         push_delete(c);
-        c.request()
-            .set_create()
-            .op_newtable_do(&header(NFPROTO_INET))
-            .encode()
-            .push_name(TABLE_NAME);
+        push_new_table(c);
         c.request()
             .set_create()
             .op_newset_do(&header(NFPROTO_INET))
