@@ -214,12 +214,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut stop = StopSignals::new(&runtime)?;
     // Node-local mode: the interface holds the addresses before the listeners bind them.
     let node_local = cairn::nodelocal::NodeLocal::from_config(&config).map(std::sync::Arc::new);
+    // A start that ends early gives back what Cairn set up on the node (unless another
+    // instance serves it), rather than leave addresses that nothing answers on.
+    let give_back = || {
+        if let Some(n) = &node_local {
+            runtime.block_on(n.stop());
+        }
+    };
     if let Some(n) = &node_local {
         // Refused before the node is touched: a node-local `pods verified` needs NODE_NAME.
         cairn::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
         if let Err(err) = runtime.block_on(n.prepare()) {
-            // Half set up (an address that would not take): give back what is Cairn's.
-            runtime.block_on(n.stop());
+            give_back();
             return Err(err.into());
         }
     }
@@ -238,17 +244,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(Ok(running)) => running,
         None => {
             tracing::info!("stopped while starting");
-            if let Some(n) = &node_local {
-                runtime.block_on(n.stop());
-            }
+            give_back();
             return Ok(());
         }
         Some(Err(err)) => {
-            // Nothing listens on the addresses: give them back (unless another instance
-            // serves them) rather than leave a link-local address that answers nothing.
-            if let Some(n) = &node_local {
-                runtime.block_on(n.stop());
-            }
+            give_back();
             return Err(err);
         }
     };
@@ -259,7 +259,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = &node_local {
         // The listeners answer: now the switch may take the node's DNS off the service proxy.
         if let Err(err) = runtime.block_on(n.arm()) {
-            runtime.block_on(n.stop());
+            give_back();
             return Err(err.into());
         }
         runtime.spawn(n.clone().run_checks());

@@ -186,16 +186,7 @@ impl NodeLocal {
         *self.registration.lock().unwrap_or_else(|e| e.into_inner()) = Some(registration);
         self.seen().other_instances = others;
         self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
-        let spec = self.spec.clone();
-        let present = blocking(move || rules::present(&spec))
-            .await
-            .map_err(|e| self.setup_error(e))?;
-        if !present {
-            let spec = self.spec.clone();
-            blocking(move || rules::install(&spec))
-                .await
-                .map_err(|e| self.setup_error(e))?;
-        }
+        let present = self.ensure_rules().await.map_err(|e| self.setup_error(e))?;
         {
             // Interface (in `prepare`) and rules have just been verified: that is a check.
             let mut seen = self.seen();
@@ -262,21 +253,11 @@ impl NodeLocal {
             ok = false;
             tracing::debug!(%e, "nodelocal: interface check failed");
         }
-        let spec = self.spec.clone();
-        match blocking(move || rules::present(&spec)).await {
-            Ok(true) => self.seen().rules_present = true,
-            Ok(false) => {
-                self.seen().rules_present = false;
-                let spec = self.spec.clone();
-                match blocking(move || rules::install(&spec)).await {
-                    Ok(()) => {
-                        self.seen().rules_present = true;
-                        self.repaired(Part::Rules);
-                    }
-                    Err(e) => {
-                        ok = false;
-                        self.failed(Part::Rules, &e);
-                    }
+        match self.ensure_rules().await {
+            Ok(present) => {
+                self.seen().rules_present = true;
+                if !present {
+                    self.repaired(Part::Rules);
                 }
             }
             Err(e) => {
@@ -289,6 +270,18 @@ impl NodeLocal {
         if ok {
             seen.last_error = None;
         }
+    }
+
+    /// The table as `spec` needs it: `true` when it already was, `false` when it has just been
+    /// put back.
+    async fn ensure_rules(&self) -> Result<bool, String> {
+        let spec = self.spec.clone();
+        if blocking(move || rules::present(&spec)).await? {
+            return Ok(true);
+        }
+        let spec = self.spec.clone();
+        blocking(move || rules::install(&spec)).await?;
+        Ok(false)
     }
 
     /// The interface with every address, created or repaired as needed; a failure is counted
@@ -325,14 +318,9 @@ impl NodeLocal {
                     .await
                     .map_err(on_interface)?;
                 // Claimed at once, so that even a crash right now leaves a link Cairn adopts.
-                let created = link::find(&handle, &self.interface)
+                link::claim(&handle, &self.interface)
                     .await
                     .map_err(on_interface)?;
-                if let Some(created) = created {
-                    link::claim(&handle, created.index)
-                        .await
-                        .map_err(on_interface)?;
-                }
                 if kind == Kind::Bridge && !std::mem::replace(&mut self.seen().said_bridge, true) {
                     tracing::info!(
                         interface = %self.interface,
@@ -359,7 +347,7 @@ impl NodeLocal {
         };
         self.seen().kind = Some(kind);
         if !found.up {
-            link::claim(&handle, found.index)
+            link::claim(&handle, &self.interface)
                 .await
                 .map_err(on_interface)?;
         }

@@ -175,10 +175,10 @@ pub async fn create(handle: &Handle, name: &str) -> Result<Kind, LinkError> {
     }
 }
 
-/// Marks the interface as Cairn's ([`ALIAS`]) and sets it up (a down link would keep IPv6
-/// addresses tentative).
-pub async fn claim(handle: &Handle, index: u32) -> Result<(), LinkError> {
-    let mut message = LinkUnspec::new_with_index(index).up().build();
+/// Marks the interface `name` as Cairn's ([`ALIAS`]) and sets it up (a down link would keep
+/// IPv6 addresses tentative).
+pub async fn claim(handle: &Handle, name: &str) -> Result<(), LinkError> {
+    let mut message = LinkUnspec::new_with_name(name).up().build();
     message
         .attributes
         .push(LinkAttribute::IfAlias(ALIAS.to_string()));
@@ -187,7 +187,7 @@ pub async fn claim(handle: &Handle, index: u32) -> Result<(), LinkError> {
         .set(message)
         .execute()
         .await
-        .map_err(|e| LinkError::new(format!("setting interface {index} up"), e))
+        .map_err(|e| LinkError::new(format!("setting interface {name} up"), e))
 }
 
 /// Adds `ip` as a host address (/32 or /128; IPv6 without duplicate address detection, so it
@@ -201,16 +201,8 @@ pub async fn add_address(handle: &Handle, index: u32, ip: IpAddr) -> Result<(), 
             .attributes
             .push(AddressAttribute::Flags(AddressFlags::Nodad));
     }
-    match request.execute().await {
-        Ok(()) => Ok(()),
-        Err(err) => {
-            let err = LinkError::new(format!("adding {ip}/{prefix}"), err);
-            match err.errno() {
-                Some(libc::EEXIST) => Ok(()),
-                _ => Err(err),
-            }
-        }
-    }
+    let added = request.execute().await;
+    tolerating(added, format!("adding {ip}/{prefix}"), libc::EEXIST)
 }
 
 /// Removes `ip` from the interface (an address Cairn no longer captures). Gone already is
@@ -239,14 +231,19 @@ pub async fn remove_address(handle: &Handle, index: u32, ip: IpAddr) -> Result<(
 
 /// Deletes the interface (its addresses go with it). Gone already is fine.
 pub async fn delete(handle: &Handle, index: u32) -> Result<(), LinkError> {
-    match handle.link().del(index).execute().await {
-        Ok(()) => Ok(()),
-        Err(err) => {
-            let err = LinkError::new(format!("deleting interface {index}"), err);
-            match err.errno() {
-                Some(libc::ENODEV) => Ok(()),
-                _ => Err(err),
-            }
-        }
+    let deleted = handle.link().del(index).execute().await;
+    tolerating(deleted, format!("deleting interface {index}"), libc::ENODEV)
+}
+
+/// `result` as a [`LinkError`] saying what was `doing`, with the errno `done` (the state was
+/// already what the request asked for) counted as success.
+fn tolerating(
+    result: Result<(), rtnetlink::Error>,
+    doing: String,
+    done: i32,
+) -> Result<(), LinkError> {
+    match result.map_err(|e| LinkError::new(doing, e)) {
+        Err(err) if err.errno() == Some(done) => Ok(()),
+        other => other,
     }
 }
