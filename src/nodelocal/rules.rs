@@ -104,10 +104,18 @@ pub struct RulesError {
     source: std::io::Error,
 }
 
-fn failed<E: Into<std::io::Error>>(doing: &'static str) -> impl FnOnce(E) -> RulesError {
-    move |e| RulesError {
-        doing,
-        source: e.into(),
+/// The error of a request that was `doing`; its text is kept whole (a netlink reply's includes
+/// the kernel's extended ack: which message it refused).
+fn failed<E: Into<std::io::Error> + std::fmt::Display>(
+    doing: &'static str,
+) -> impl FnOnce(E) -> RulesError {
+    move |e| {
+        let text = e.to_string();
+        let kind = e.into().kind();
+        RulesError {
+            doing,
+            source: std::io::Error::new(kind, text),
+        }
     }
 }
 
@@ -275,11 +283,7 @@ fn send(
     sock.request_chained(&c.finalize())
         .map_err(failed(doing))?
         .recv_all()
-        // The kernel's extended ack (which attribute it refused) is in the text only.
-        .map_err(|e| RulesError {
-            doing,
-            source: std::io::Error::new(e.as_io_error().kind(), e.to_string()),
-        })
+        .map_err(failed(doing))
 }
 
 /// Replaces the table with exactly what `spec` needs, atomically: there is no moment with
@@ -399,7 +403,7 @@ pub fn present(spec: &Spec) -> Result<bool, RulesError> {
         let mut replies = match sock.request(&request) {
             Ok(r) => r,
             Err(e) if is_missing(&e) => return Ok(false),
-            Err(e) => return Err(failed::<std::io::Error>("listing table inet cairn")(e)),
+            Err(e) => return Err(failed("listing table inet cairn")(e)),
         };
         while let Some(reply) = replies.recv() {
             let (_, attrs) = match reply {
