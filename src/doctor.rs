@@ -84,7 +84,10 @@ pub async fn run(o: &Options) -> Report {
             None => return None,
         };
         // Not given, and nothing at the DNS address: a node-local Cairn may be on this node.
-        if o.status.is_none() && found.outcome != status::StatusOutcome::Ok {
+        if o.status.is_none()
+            && found.outcome != status::StatusOutcome::Ok
+            && found.url != target::NODE_LOCAL_STATUS
+        {
             let local = status::fetch(target::NODE_LOCAL_STATUS, o.timeout).await;
             if local.outcome == status::StatusOutcome::Ok {
                 return Some(local);
