@@ -65,12 +65,27 @@ fn answer(table: &[(&str, u32, &str, &str)], query: &Message) -> Message {
     m
 }
 
+/// A UDP socket and a TCP listener on the same loopback port. The kernel picks the UDP port;
+/// a TCP socket (another test's connection, say) may already hold it, so a taken port is
+/// given back and another tried.
+fn bind_pair() -> (UdpSocket, TcpListener) {
+    let mut last = None;
+    for _ in 0..64 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind fake upstream UDP");
+        let addr = udp.local_addr().expect("fake upstream UDP address");
+        match TcpListener::bind(addr) {
+            Ok(tcp) => return (udp, tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("no loopback port free for both UDP and TCP: {last:?}");
+}
+
 impl Upstream {
     /// Starts answering from `table`.
     pub fn start(table: Vec<(&'static str, u32, &'static str, &'static str)>) -> Upstream {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind fake upstream UDP");
-        let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).expect("bind fake upstream TCP on the same port");
+        let (udp, tcp) = bind_pair();
+        let addr = udp.local_addr().expect("fake upstream UDP address");
         let silent = Arc::new(AtomicBool::new(false));
         let asked = Arc::new(Mutex::new(Vec::new()));
         let queries = Arc::new(AtomicUsize::new(0));

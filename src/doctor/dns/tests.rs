@@ -72,7 +72,15 @@ fn only_the_answer_to_the_query_matches() {
 /// (truncated when `truncate`); and, with `truncate`, a TCP listener on the same port answering
 /// in full.
 async fn fake_server(drop: usize, truncate: bool) -> SocketAddr {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // The TCP listener is bound first, on the UDP socket's port, so that a port some other
+    // test's TCP socket already holds is skipped rather than failing the test.
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        if let Ok(tcp) = tokio::net::TcpListener::bind(addr).await {
+            break (udp, tcp);
+        }
+    };
     let addr = udp.local_addr().unwrap();
     tokio::spawn(async move {
         let mut buf = [0u8; 512];
@@ -88,7 +96,6 @@ async fn fake_server(drop: usize, truncate: bool) -> SocketAddr {
         }
     });
     if truncate {
-        let tcp = tokio::net::TcpListener::bind(addr).await.unwrap();
         tokio::spawn(async move {
             while let Ok((mut s, _)) = tcp.accept().await {
                 let mut len = [0u8; 2];
