@@ -10,8 +10,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
-use cairn::cluster::index::Index;
-use cairn::config::model::{KubernetesConfig, Location};
+use cairn::config::model::Location;
+use cairn::plugin::kubernetes::index::Index;
+use cairn::plugin::kubernetes::KubernetesConfig;
 
 /// Counts live bytes and live allocations (malloc adds roughly 8–16 bytes to each).
 struct Counting;

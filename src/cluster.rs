@@ -1,10 +1,6 @@
-//! The cluster: the slim model of API objects, the immutable answer index built from it, and
-//! answering queries from that index.
+//! The cluster as the sources see it: the slim model of the API objects DNS needs
+//! (`model`), filled by a source and read by the `kubernetes` plugin's index
+//! (`plugin::kubernetes::index`), and a synthetic cluster of any size for benchmarks.
 
-pub mod answer;
-pub mod index;
 pub mod model;
-pub mod names;
-pub mod publish;
-pub mod shards;
 pub mod synthetic;

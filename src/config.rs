@@ -1,53 +1,34 @@
-//! Configuration: the CoreDNS Corefile, lexed and parsed by hand (no Rust crate reads Caddyfile
-//! syntax) into the typed [`model::Config`].
+//! Configuration: a CoreDNS Corefile becomes the typed [`model::Config`] — server blocks,
+//! their zones and addresses, and each block's plugins as typed setups.
 //!
-//! The pipeline is `lexer` (text -> tokens with lines, env substitution) -> `include` (`import`
-//! and snippets spliced in as tokens) -> `parser` (braces and layout -> blocks of directives) ->
-//! `block` (keys and plugin dispatch, `bind`) and one file per plugin for its options
-//! (`kubernetes`, `forward`, `cache`, `hosts`, `listener` for health/ready/prometheus, `log`,
-//! `reload`, `switches` for errors/loop/loadbalance). This module owns the entry points and the
-//! checks across blocks. Every file read (the Corefile, imports, a `forward`'s resolv.conf) goes
-//! through [`Files`], so tests can parse without touching the machine's files.
+//! The syntax (tokens, `import`, blocks of directives, errors at file:line) is `corefile`'s;
+//! what each directive means is its plugin's (`plugin/NAME/`). This module owns the entry
+//! points, the server block (`block`: keys, `bind`, directives handed to their plugins) and the
+//! checks across blocks. Every file read (the Corefile, imports, a `forward`'s resolv.conf)
+//! goes through [`Files`], so tests can parse without touching the machine's files.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub mod model;
 
-mod args;
 mod block;
-mod cache;
-mod duration;
-mod error;
-mod files;
-mod forward;
-mod hosts;
-mod include;
-mod kubernetes;
-mod lexer;
-mod listener;
-mod log;
-mod nodelocal;
-mod parser;
 mod plugins;
-mod reload;
-mod reverse;
-mod selector;
-mod switches;
-mod zone;
 
 #[cfg(test)]
 mod tests;
 
-pub use duration::parse_duration;
-pub use error::ConfigError;
-pub use files::{Files, RealFiles};
-pub use forward::{address, resolv_conf};
-pub use listener::listen_addr;
-pub use reverse::reverse_zones_for_cidr;
+pub use crate::corefile::listen::listen_addr;
+pub use crate::corefile::reverse::reverse_zones_for_cidr;
+pub use crate::corefile::{parse_duration, ConfigError, Files, RealFiles};
+pub use crate::plugin::forward::{address, resolv_conf};
 
-use model::{Config, KubernetesConfig, Location, ServerBlock, ServerZone};
-use parser::Item;
+use crate::corefile::parser::{self, Item};
+use crate::corefile::{include, lexer, zone};
+use crate::plugin::kubernetes::KubernetesConfig;
+use crate::plugin::nodelocal::NodeLocalConfig;
+use crate::plugin::{Kind, Setup};
+use model::{Config, Location, ServerBlock, ServerZone};
 
 /// Parses Corefile `text` read from `file` (used in errors), substituting `{$NAME}` and
 /// `{%NAME%}` with `env` (unset -> empty).
@@ -178,8 +159,10 @@ pub fn default_config(listen: SocketAddr, zone: &str) -> Config {
         block.plugins.push("bind".to_string());
     }
     block.bind = bind;
-    block.kubernetes = Some(KubernetesConfig::with_zones(zones, location));
-    block.plugins.push("kubernetes".to_string());
+    block.set(Setup::Kubernetes(KubernetesConfig::with_zones(
+        zones, location,
+    )));
+    block.plugins.push(Kind::Kubernetes.name().to_string());
     Config {
         servers: vec![block],
     }
@@ -187,8 +170,8 @@ pub fn default_config(listen: SocketAddr, zone: &str) -> Config {
 
 /// One node-local interface per Cairn: a second `nodelocal` block is refused at its line.
 fn second_nodelocal(earlier: &[ServerBlock], block: &ServerBlock) -> Option<ConfigError> {
-    let second = block.nodelocal.as_ref()?;
-    let first = earlier.iter().find_map(|b| b.nodelocal.as_ref())?;
+    let second = block.get::<NodeLocalConfig>()?;
+    let first = earlier.iter().find_map(|b| b.get::<NodeLocalConfig>())?;
     Some(ConfigError::new(
         &second.location.file,
         second.location.line,

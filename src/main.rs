@@ -210,10 +210,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .thread_name("cairn-source")
         .enable_all()
         .build()?;
-    let reload = config.servers.iter().find_map(|b| b.reload.clone());
+    let reload = config
+        .first::<cairn::plugin::reload::ReloadConfig>()
+        .cloned();
     let mut stop = StopSignals::new(&runtime)?;
     // Node-local mode: the interface holds the addresses before the listeners bind them.
-    let node_local = cairn::nodelocal::NodeLocal::from_config(&config).map(std::sync::Arc::new);
+    let node_local = cairn::run::nodelocal::from_config(&config).map(std::sync::Arc::new);
     // A start that ends early gives back what Cairn set up on the node (unless another
     // instance serves it), rather than leave addresses that nothing answers on.
     let give_back = || {
@@ -223,7 +225,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     if let Some(n) = &node_local {
         // Refused before the node is touched: a node-local `pods verified` needs NODE_NAME.
-        cairn::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
+        cairn::run::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
         if let Err(err) = runtime.block_on(n.prepare()) {
             give_back();
             return Err(err.into());
@@ -334,9 +336,9 @@ impl StopSignals {
 async fn watch_corefile(
     path: PathBuf,
     loaded_text: Option<String>,
-    reload: cairn::config::model::ReloadConfig,
+    reload: cairn::plugin::reload::ReloadConfig,
     running: std::sync::Arc<cairn::run::Running>,
-    node_local: Option<std::sync::Arc<cairn::nodelocal::NodeLocal>>,
+    node_local: Option<std::sync::Arc<cairn::plugin::nodelocal::NodeLocal>>,
 ) {
     let server = &running.server;
     let digest = |text: &str| {
@@ -362,7 +364,7 @@ async fn watch_corefile(
             .map_err(|e| e.to_string())
             .and_then(|config| {
                 // The node's interface and rules are set up once; changing them needs a restart.
-                let wanted = cairn::nodelocal::NodeLocal::from_config(&config);
+                let wanted = cairn::run::nodelocal::from_config(&config);
                 let same = match (&node_local, &wanted) {
                     (None, None) => true,
                     (Some(running), Some(wanted)) => running.same_setup(wanted),

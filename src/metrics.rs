@@ -51,6 +51,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::dns::Transport;
+
 pub use histogram::{AtomicHistogram, SIZE_BUCKETS, TIME_BUCKETS};
 use intern::Interner;
 use labels::{Value, N_QTYPES, N_RCODES};
@@ -70,13 +72,6 @@ const PROXY_NAME: &str = "forward";
 /// `view` label: Cairn has no views.
 fn view() -> Value {
     "".into()
-}
-
-/// Transport of a query, the `proto` label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Proto {
-    Udp,
-    Tcp,
 }
 
 type HistogramFamily<L> = Family<L, AtomicHistogram, fn() -> AtomicHistogram>;
@@ -442,7 +437,7 @@ impl Metrics {
         &self,
         server: &str,
         zone: &str,
-        proto: Proto,
+        proto: Transport,
         ipv6_client: bool,
         qtype: RecordType,
         rcode: ResponseCode,
@@ -451,7 +446,7 @@ impl Metrics {
         response_size: usize,
         duration: Duration,
     ) {
-        let p = usize::from(proto == Proto::Tcp);
+        let p = usize::from(proto == Transport::Tcp);
         let fam = usize::from(ipv6_client);
         let t = labels::qtype_index(qtype);
         self.zones.with(server, Interner::default, |zones| {

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod dump;
 pub mod keeper;
+pub mod nodelocal;
 
 use std::time::Duration;
 

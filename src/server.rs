@@ -6,25 +6,26 @@
 
 pub mod answer_cache;
 pub mod assemble;
-pub mod chain;
 pub mod handler;
-pub mod loop_guard;
 pub mod mmsg;
-pub mod plugins;
 pub mod tcp;
 pub mod udp;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::cluster::model::ClusterState;
-use crate::cluster::publish::Publisher;
-use crate::config::model::{Config, KubernetesConfig};
-use crate::forward::Forwarder;
-use crate::hosts::Hosts;
+use crate::config::model::Config;
 use crate::http::{Health, Liveness, Readiness, Routes};
 use crate::metrics::Metrics;
+use crate::net::loopback_of;
+use crate::plugin::health::HealthConfig;
+use crate::plugin::kubernetes::publish::Publisher;
+use crate::plugin::kubernetes::KubernetesConfig;
+use crate::plugin::prometheus::PrometheusConfig;
+use crate::plugin::ready::ReadyConfig;
+use crate::plugin::Kind;
 use crate::status::StatusBoard;
 use handler::{Block, Handler};
 
@@ -88,10 +89,10 @@ impl RunningServer {
             ));
         }
         let cells = self.publisher.cells();
-        let mut reuse = |k: KubernetesConfig, own: Vec<IpAddr>| {
+        let mut reuse = |k: &KubernetesConfig, own: Vec<IpAddr>| {
             cells
                 .iter()
-                .find(|c| same_kubernetes(c.config(), &k) && c.own_ips() == own.as_slice())
+                .find(|c| same_kubernetes(c.config(), k) && c.own_ips() == own.as_slice())
                 .cloned()
                 .ok_or_else(|| {
                     format!(
@@ -100,16 +101,7 @@ impl RunningServer {
                     )
                 })
         };
-        let assembly = assemble::assemble(config, &self.metrics, &mut reuse)?;
-        if let Some(runtime) = &self.runtime {
-            let _entered = runtime.enter();
-            for forwarder in &assembly.forwarders {
-                forwarder.start();
-            }
-            for h in &assembly.hosts {
-                h.start();
-            }
-        }
+        let assembly = assemble::assemble(&config, &self.metrics, &mut reuse)?;
         for (key, blocks) in assembly.listeners {
             if let Some((_, addr, handler)) = self.handlers.iter().find(|(k, _, _)| *k == key) {
                 handler.replace(blocks);
@@ -210,21 +202,11 @@ fn same_kubernetes(a: &KubernetesConfig, b: &KubernetesConfig) -> bool {
     *a == b
 }
 
-/// Gives a listener's chains the runtime for background work and sends each `loop` guard's
-/// probe through the listener (again after a reload: a new guard has not probed yet).
+/// Starts the background work of a listener's chains (again after a reload: the new chains
+/// have not started; a chain shared by several listeners starts once).
 fn start_chains(runtime: &tokio::runtime::Handle, handler: &Handler, addr: SocketAddr) {
     for chain in handler.chains() {
-        if chain.runtime.set(runtime.clone()).is_err() {
-            continue; // already started (a chain shared by several listeners)
-        }
-        if chain.loop_guard.is_some() && chain.forward.is_some() {
-            let target = loopback_of(addr);
-            runtime.spawn(async move {
-                if let Some(guard) = &chain.loop_guard {
-                    guard.probe(target).await;
-                }
-            });
-        }
+        chain.start(runtime, addr);
     }
 }
 
@@ -240,71 +222,22 @@ pub enum HttpRole {
 /// as every block shares one process).
 fn http_roles(config: &Config) -> Vec<(SocketAddr, HttpRole)> {
     let mut out = Vec::new();
-    let first = |f: &dyn Fn(&crate::config::model::ServerBlock) -> Option<SocketAddr>| {
-        config.servers.iter().find_map(f)
-    };
-    if let Some(addr) = first(&|b| b.health.as_ref().map(|h| h.addr)) {
-        out.push((addr, HttpRole::Health));
+    if let Some(h) = config.first::<HealthConfig>() {
+        out.push((h.addr, HttpRole::Health));
     }
-    if let Some(addr) = first(&|b| b.ready.as_ref().map(|r| r.addr)) {
-        out.push((addr, HttpRole::Ready));
+    if let Some(r) = config.first::<ReadyConfig>() {
+        out.push((r.addr, HttpRole::Ready));
     }
-    if let Some(addr) = first(&|b| b.prometheus.as_ref().map(|p| p.addr)) {
-        out.push((addr, HttpRole::Metrics));
+    if let Some(p) = config.first::<PrometheusConfig>() {
+        out.push((p.addr, HttpRole::Metrics));
     }
     out
-}
-
-/// The plugin names a block enables, for `coredns_plugin_enabled`.
-fn enabled_plugins(b: &crate::config::model::ServerBlock) -> Vec<&'static str> {
-    let flags = [
-        (b.kubernetes.is_some(), "kubernetes"),
-        (b.forward.is_some(), "forward"),
-        (b.cache.is_some(), "cache"),
-        (b.hosts.is_some(), "hosts"),
-        (b.errors, "errors"),
-        (b.log.is_some(), "log"),
-        (b.health.is_some(), "health"),
-        (b.ready.is_some(), "ready"),
-        (b.prometheus.is_some(), "prometheus"),
-        (b.loop_detect, "loop"),
-        (b.reload.is_some(), "reload"),
-        (b.loadbalance, "loadbalance"),
-        (b.nodelocal.is_some(), "nodelocal"),
-    ];
-    flags
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, n)| *n)
-        .collect()
-}
-
-/// The address to reach a listener from this machine (a wildcard becomes loopback).
-fn loopback_of(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
-        }
-        _ => addr,
-    }
-}
-
-/// Where a client on this machine binds to reach `addr`: loopback of the same family, any port.
-pub(crate) fn loopback_client_for(addr: SocketAddr) -> SocketAddr {
-    if addr.is_ipv6() {
-        SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0)
-    } else {
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
-    }
 }
 
 /// Liveness: Cairn answers a DNS query itself (any answer will do: the process can serve).
 /// Never depends on the API or the upstream.
 fn answers_dns(addr: SocketAddr) -> bool {
-    let Ok(socket) = std::net::UdpSocket::bind(loopback_client_for(addr)) else {
+    let Ok(socket) = std::net::UdpSocket::bind(crate::net::loopback_client_for(addr)) else {
         return false;
     };
     if socket
@@ -390,8 +323,6 @@ pub struct Prepared {
     ready_at_start: bool,
     /// `health { lameduck DUR }`.
     lameduck_after: std::time::Duration,
-    forwarders: Vec<Arc<Forwarder>>,
-    hosts: Vec<Arc<Hosts>>,
     metrics: Arc<Metrics>,
     /// Listening address -> the blocks it serves, in Corefile order.
     listeners: Vec<((IpAddr, u16), Vec<Block>)>,
@@ -406,23 +337,22 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
     let metrics = Arc::new(Metrics::new());
     let http = http_roles(&config);
     let lameduck_after = config
-        .servers
-        .iter()
-        .find_map(|b| b.health.as_ref().map(|h| h.lameduck))
+        .first::<HealthConfig>()
+        .map(|h| h.lameduck)
         .unwrap_or_default();
-    let has_kubernetes = config.servers.iter().any(|b| b.kubernetes.is_some());
-    let shared_ports = config.servers.iter().any(|b| b.nodelocal.is_some());
+    let has_kubernetes = config.servers.iter().any(|b| b.has(Kind::Kubernetes));
+    let shared_ports = config.servers.iter().any(|b| b.has(Kind::Nodelocal));
     for block in &config.servers {
-        let server = assemble::server_label(block);
+        let server = block.server_label();
         for zone in &block.zones {
-            for name in enabled_plugins(block) {
-                metrics.plugin_enabled(&server, &zone.zone, name);
+            for setup in &block.setups {
+                metrics.plugin_enabled(&server, &zone.zone, setup.kind().name());
             }
         }
     }
     let mut publisher = Publisher::default();
-    let assembly = assemble::assemble(config, &metrics, &mut |k, own| {
-        Ok(publisher.add(k, own, state, serial, synced))
+    let assembly = assemble::assemble(&config, &metrics, &mut |k, own| {
+        Ok(publisher.add(k.clone(), own, state, serial, synced))
     })
     .unwrap_or_else(|never: String| unreachable!("a fresh cell is always made: {never}"));
     Prepared {
@@ -434,8 +364,6 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
         ready_at_start: synced || !has_kubernetes,
         lameduck_after,
         listeners: assembly.listeners,
-        forwarders: assembly.forwarders,
-        hosts: assembly.hosts,
         metrics,
         shared_ports,
     }
@@ -479,8 +407,6 @@ impl Prepared {
             ready_at_start,
             lameduck_after,
             listeners,
-            forwarders,
-            hosts,
             metrics,
             shared_ports,
         } = self;
@@ -491,15 +417,6 @@ impl Prepared {
             .enable_all()
             .build()
             .map_err(ServerError::Runtime)?;
-        {
-            let _entered = runtime.enter();
-            for forwarder in &forwarders {
-                forwarder.start();
-            }
-            for h in &hosts {
-                h.start();
-            }
-        }
         let mut tcp_listeners = Vec::new();
         let mut addrs = Vec::new();
         let mut handlers = Vec::new();

@@ -6,11 +6,11 @@
 //! server, kubeconfig, certificate or hosts file is touched. The outcome is every problem the
 //! parser found, or a one-line summary of what would run.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::config::model::{Config, ServerBlock};
 use crate::config::ConfigError;
+use crate::plugin::describe::{words, zone, zone_list};
 
 #[cfg(test)]
 mod tests;
@@ -75,120 +75,18 @@ fn block(b: &ServerBlock) -> String {
 
 /// One plugin as read: its name and what it was configured to do.
 fn plugin(b: &ServerBlock, name: &str) -> String {
-    let detail = match name {
-        "bind" => words(b.bind.iter().map(|ip| ip.to_string())),
-        "kubernetes" => b
-            .kubernetes
-            .as_ref()
-            .map(|k| zones(&k.zones))
-            .unwrap_or_default(),
-        "forward" => b
-            .forward
-            .as_ref()
-            .map(|f| {
-                format!(
-                    "{} {}",
-                    zone(&f.from),
-                    words(f.to.iter().map(|a| upstream(*a)))
-                )
-            })
-            .unwrap_or_default(),
-        "cache" => b
-            .cache
-            .as_ref()
-            .map(|c| {
-                let ttl = if c.success.max_ttl == c.denial.max_ttl {
-                    c.success.max_ttl.to_string()
-                } else {
-                    String::new()
-                };
-                let zs = zones(&c.zones);
-                words([ttl, zs].into_iter().filter(|s| !s.is_empty()))
-            })
-            .unwrap_or_default(),
-        "hosts" => b
-            .hosts
-            .as_ref()
-            .map(|h| {
-                let zs = zones(&h.zones);
-                words(
-                    [h.file.display().to_string(), zs]
-                        .into_iter()
-                        .filter(|s| !s.is_empty()),
-                )
-            })
-            .unwrap_or_default(),
-        "health" => b
-            .health
-            .as_ref()
-            .map(|h| {
-                if h.lameduck.is_zero() {
-                    listen(h.addr)
-                } else {
-                    format!("{} lameduck {:?}", listen(h.addr), h.lameduck)
-                }
-            })
-            .unwrap_or_default(),
-        "ready" => b.ready.as_ref().map(|l| listen(l.addr)).unwrap_or_default(),
-        "prometheus" => b
-            .prometheus
-            .as_ref()
-            .map(|l| listen(l.addr))
-            .unwrap_or_default(),
-        _ => String::new(),
+    let detail = if name == "bind" {
+        words(b.bind.iter().map(|ip| ip.to_string()))
+    } else {
+        b.setups
+            .iter()
+            .find(|s| s.kind().name() == name)
+            .map(|s| s.summary())
+            .unwrap_or_default()
     };
     if detail.is_empty() {
         name.to_string()
     } else {
         format!("{name} {detail}")
-    }
-}
-
-fn words(items: impl IntoIterator<Item = String>) -> String {
-    items.into_iter().collect::<Vec<_>>().join(" ")
-}
-
-/// A zone as people write it: `cluster.local`, and `.` for the root.
-fn zone(z: &str) -> &str {
-    if z == "." {
-        z
-    } else {
-        z.strip_suffix('.').unwrap_or(z)
-    }
-}
-
-fn zones(zs: &[String]) -> String {
-    let shown: Vec<String> = zs.iter().map(|z| zone(z).to_string()).collect();
-    zone_list(&shown)
-}
-
-/// Space-separated, the middle elided when a CIDR expanded to many reverse zones.
-fn zone_list(items: &[String]) -> String {
-    const MAX: usize = 6;
-    if items.len() <= MAX {
-        return items.join(" ");
-    }
-    format!(
-        "{} … and {} more",
-        items[..MAX - 2].join(" "),
-        items.len() - (MAX - 2)
-    )
-}
-
-/// A listener address: `:PORT` for every address, else `IP:PORT`.
-fn listen(addr: SocketAddr) -> String {
-    if addr.ip().is_unspecified() {
-        format!(":{}", addr.port())
-    } else {
-        addr.to_string()
-    }
-}
-
-/// An upstream: the bare IP on port 53.
-fn upstream(addr: SocketAddr) -> String {
-    if addr.port() == 53 {
-        addr.ip().to_string()
-    } else {
-        addr.to_string()
     }
 }

@@ -29,8 +29,13 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use cairn::config::model::{Config, KubernetesConfig};
+use cairn::config::model::Config;
 use cairn::config::{parse_corefile_with, Files};
+use cairn::plugin::health::HealthConfig;
+use cairn::plugin::kubernetes::KubernetesConfig;
+use cairn::plugin::prometheus::PrometheusConfig;
+use cairn::plugin::ready::ReadyConfig;
+use cairn::plugin::Kind;
 use cairn::source::kubernetes::watch_specs;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Service, ServiceAccount};
@@ -257,15 +262,15 @@ impl Corefile {
         let servers = &config.servers;
         let health = servers
             .iter()
-            .find_map(|s| s.health.clone())
+            .find_map(|s| s.get::<HealthConfig>().cloned())
             .unwrap_or_else(|| panic!("{origin}: no `health`: the liveness probe has no listener"));
         let ready = servers
             .iter()
-            .find_map(|s| s.ready.clone())
+            .find_map(|s| s.get::<ReadyConfig>().cloned())
             .unwrap_or_else(|| panic!("{origin}: no `ready`: the readiness probe has no listener"));
         let metrics = servers
             .iter()
-            .find_map(|s| s.prometheus.clone())
+            .find_map(|s| s.get::<PrometheusConfig>().cloned())
             .unwrap_or_else(|| panic!("{origin}: no `prometheus`: nothing serves :9153"));
         Corefile {
             dns_ports: servers
@@ -278,7 +283,7 @@ impl Corefile {
             metrics: metrics.addr,
             captured: servers
                 .iter()
-                .find(|s| s.nodelocal.is_some())
+                .find(|s| s.has(Kind::Nodelocal))
                 .map(|s| s.bind.iter().copied().collect()),
             config,
         }
@@ -288,7 +293,7 @@ impl Corefile {
         self.config
             .servers
             .iter()
-            .filter_map(|s| s.kubernetes.as_ref())
+            .filter_map(|s| s.get::<KubernetesConfig>())
             .collect()
     }
 }
@@ -874,7 +879,7 @@ fn required_grants_follow_the_kubernetes_block() {
         let blocks: Vec<&KubernetesConfig> = config
             .servers
             .iter()
-            .filter_map(|s| s.kubernetes.as_ref())
+            .filter_map(|s| s.get::<KubernetesConfig>())
             .collect();
         required_grants(&blocks)
             .into_iter()
@@ -1212,7 +1217,7 @@ fn node_local_runs_the_corefile_it_ships() {
         .config
         .servers
         .iter()
-        .find(|s| s.nodelocal.is_some())
+        .find(|s| s.has(Kind::Nodelocal))
         .expect("checked above");
     let ports: BTreeSet<u16> = block.zones.iter().map(|z| z.port).collect();
     assert_eq!(

@@ -5,9 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cairn::config::model::{ForwardConfig, ForwardPolicy, Location};
-use cairn::forward::{ForwardError, Forwarder, Timeouts};
-use cairn::metrics::{Metrics, Proto};
+use cairn::config::model::Location;
+use cairn::dns::Transport;
+use cairn::metrics::Metrics;
+use cairn::plugin::forward::{ForwardConfig, ForwardPolicy};
+use cairn::plugin::forward::{ForwardError, Forwarder, Timeouts};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -344,7 +346,7 @@ async fn tcp_client_is_forwarded_over_tcp() {
     let up = Fake::start(Behaviour::TruncateUdp).await;
     let f = forwarder(config(vec![up.addr]));
     let r = f
-        .exchange_via(&query(2, "big.example."), Proto::Tcp)
+        .exchange_via(&query(2, "big.example."), Transport::Tcp)
         .await
         .unwrap();
     assert!(!r.metadata.truncation);
@@ -358,7 +360,7 @@ async fn prefer_udp_retries_a_truncated_answer_over_tcp() {
     let mut c = config(vec![up.addr]);
     c.prefer_udp = true;
     let f = forwarder(c);
-    for client in [Proto::Udp, Proto::Tcp] {
+    for client in [Transport::Udp, Transport::Tcp] {
         let r = f
             .exchange_via(&query(3, "big.example."), client)
             .await

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cairn::dns::Transport;
 use cairn::http::{self, Health, Liveness, Readiness, Routes};
-use cairn::metrics::{Metrics, Proto};
+use cairn::metrics::Metrics;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -92,7 +93,7 @@ async fn metrics_shows_recorded_queries() {
         metrics.query(
             server,
             "cluster.local.",
-            Proto::Udp,
+            Transport::Udp,
             false,
             qtype,
             ResponseCode::NoError,

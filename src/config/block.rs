@@ -1,22 +1,20 @@
-//! One server block: its keys -> zones and port, and its directives dispatched by name.
-//!
-//! Dispatch is one `match` in [`directive`]: to implement a plugin, add its arm (a file of its
-//! own under `config/` and a field of [`ServerBlock`]). Each plugin may appear once per block.
-//! Every other CoreDNS plugin is rejected as "not supported yet", anything else as an unknown
-//! plugin, each at its own file and line (imported lines name the imported file).
+//! One server block: its keys -> zones and port, `bind`, and every other directive handed to
+//! the plugin it names ([`Kind::from_name`], the order list), whose setup reads it. Each plugin
+//! may appear once per block. Every other CoreDNS plugin is rejected as "not supported yet",
+//! anything else as an unknown plugin, each at its own file and line (imported lines name the
+//! imported file).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::args::err;
-use super::error::ConfigError;
-use super::files::Files;
 use super::model::{Location, ServerBlock, ServerZone};
-use super::parser::{Directive, RawBlock};
 use super::plugins::is_coredns_plugin;
-use super::zone::parse_key;
-use super::{cache, forward, hosts, kubernetes, listener, log, nodelocal, reload, switches};
+use crate::corefile::args::err;
+use crate::corefile::parser::{Directive, RawBlock};
+use crate::corefile::zone::parse_key;
+use crate::corefile::{ConfigError, Files};
+use crate::plugin::{BlockContext, Kind, Setup};
 
 /// Interprets a server block; `files` reads the files directives name (`forward`'s resolv.conf).
 /// Every bad key or directive is added to `errors`, in order. The block is returned when its
@@ -89,85 +87,41 @@ pub fn interpret(
             Err(e) => errors.push(e),
         }
     }
-    if let Err(e) = nodelocal::check_block(&block) {
-        errors.push(e);
+    let zones = block.zone_names();
+    let context = BlockContext {
+        zones: &zones,
+        bind: &block.bind,
+        files,
+    };
+    for setup in &block.setups {
+        if let Err(e) = setup.check(&context) {
+            errors.push(e);
+        }
     }
     Some(block)
 }
 
-/// Applies one plugin directive to the block.
+/// Applies one directive to the block.
 fn directive(block: &mut ServerBlock, d: &Directive, files: &dyn Files) -> Result<(), ConfigError> {
-    let file: &Path = &d.file;
-    match d.name.as_str() {
-        "bind" => bind(block, d, file),
-        "forward" => {
-            block.forward = Some(forward::parse(d, files)?);
-            Ok(())
-        }
-        "cache" => {
-            block.cache = Some(cache::parse(d)?);
-            Ok(())
-        }
-        "hosts" => {
-            block.hosts = Some(hosts::parse(d)?);
-            Ok(())
-        }
-        "health" => {
-            block.health = Some(listener::health(d)?);
-            Ok(())
-        }
-        "ready" => {
-            block.ready = Some(listener::ready(d)?);
-            Ok(())
-        }
-        "prometheus" => {
-            block.prometheus = Some(listener::prometheus(d)?);
-            Ok(())
-        }
-        "errors" => {
-            switches::errors(d)?;
-            block.errors = true;
-            Ok(())
-        }
-        "log" => {
-            block.log = Some(log::parse(d)?);
-            Ok(())
-        }
-        "loop" => {
-            switches::loop_detect(d)?;
-            block.loop_detect = true;
-            Ok(())
-        }
-        "reload" => {
-            block.reload = Some(reload::parse(d)?);
-            Ok(())
-        }
-        "nodelocal" => {
-            block.nodelocal = Some(nodelocal::parse(d)?);
-            Ok(())
-        }
-        "loadbalance" => {
-            switches::loadbalance(d)?;
-            block.loadbalance = true;
-            Ok(())
-        }
-        "kubernetes" => {
-            let mut server_zones: Vec<String> = Vec::new();
-            for z in &block.zones {
-                if !server_zones.contains(&z.zone) {
-                    server_zones.push(z.zone.clone());
-                }
-            }
-            block.kubernetes = Some(kubernetes::parse(d, &server_zones, file)?);
-            Ok(())
-        }
-        name if is_coredns_plugin(name) => Err(not_supported(d)),
-        name => Err(ConfigError::new(
-            file,
-            d.line,
-            format!("unknown plugin `{name}`"),
-        )),
+    if d.name == "bind" {
+        return bind(block, d, &d.file);
     }
+    let Some(kind) = Kind::from_name(&d.name) else {
+        return Err(if is_coredns_plugin(&d.name) {
+            not_supported(d)
+        } else {
+            ConfigError::new(&d.file, d.line, format!("unknown plugin `{}`", d.name))
+        });
+    };
+    let zones = block.zone_names();
+    let context = BlockContext {
+        zones: &zones,
+        bind: &block.bind,
+        files,
+    };
+    let setup = Setup::parse(kind, d, &context)?;
+    block.set(setup);
+    Ok(())
 }
 
 /// The error for a CoreDNS plugin Cairn does not implement yet.

@@ -4,8 +4,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::model::{Config, PodMode, Requirement, ServerZone};
+use super::model::{Config, ServerZone};
 use super::{check_corefile, default_config, load_corefile, parse_corefile, ConfigError};
+use crate::plugin::kubernetes::KubernetesConfig;
+use crate::plugin::kubernetes::{PodMode, Requirement};
 
 fn env(name: &str) -> Option<String> {
     match name {
@@ -130,7 +132,7 @@ fn valid_corefiles_produce_the_typed_config() {
             assert_eq!(c.servers[0].location.line, 1);
             assert_eq!(c.servers[0].location.file, PathBuf::from("Corefile"));
             assert!(c.servers[0].bind.is_empty());
-            assert!(c.servers[0].kubernetes.is_none());
+            assert!(c.servers[0].get::<KubernetesConfig>().is_none());
         }),
         ("\n\n. {}", |c| {
             assert_eq!(c.servers[0].zones, [sz(".", 53)]);
@@ -169,7 +171,7 @@ fn valid_corefiles_produce_the_typed_config() {
             assert_eq!(c.servers[1].bind, [ip("10.0.0.2"), ip("::1")]);
         }),
         ("cluster.local:53 {\n  kubernetes\n}", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["cluster.local."]);
             assert_eq!(k.location.line, 2);
             assert_eq!(k.ttl, 5);
@@ -179,31 +181,31 @@ fn valid_corefiles_produce_the_typed_config() {
             assert!(k.endpoints.is_empty() && k.namespaces.is_empty());
         }),
         ("cluster.local cluster.local:1053 {\n  kubernetes\n}", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["cluster.local."]);
         }),
         (".:53 {\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }\n}", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["cluster.local.", "in-addr.arpa.", "ip6.arpa."]);
             assert_eq!(k.pods, PodMode::Insecure);
             assert_eq!(k.fallthrough, Some(strings(&["in-addr.arpa.", "ip6.arpa."])));
             assert_eq!(k.ttl, 30);
         }),
         (".:53 {\n  kubernetes CLUSTER.local 10.96.0.0/12 {\n    fallthrough\n  }\n}", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones.len(), 17);
             assert_eq!(k.zones[0], "cluster.local.");
             assert_eq!(k.zones[1], "96.10.in-addr.arpa.");
             assert_eq!(k.fallthrough, Some(vec![]));
         }),
         ("cluster.local in-addr.arpa {\n  kubernetes sub.cluster.local 10.0.0.0/8\n}", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["sub.cluster.local.", "10.in-addr.arpa."]);
         }),
         (
             ".:53 {\n  kubernetes cluster.local {\n    endpoint https://10.0.0.1:6443 http://api.local\n    tls /c.pem /k.pem /ca.pem\n    kubeconfig /etc/kc \"my ctx\"\n    namespaces default kube-system\n    labels app in (dns, web), tier!=db\n    namespace_labels !legacy\n    pods verified\n    endpoint_pod_names\n    ttl 0\n    noendpoints\n    fallthrough Example.org 10.0.0.0/8\n    ignore empty_service\n    startup_timeout 1m30s\n  }\n}",
             |c| {
-                let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+                let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
                 assert_eq!(k.endpoints, ["https://10.0.0.1:6443", "http://api.local"]);
                 let tls = k.tls.as_ref().expect("tls");
                 assert_eq!((tls.cert.to_str(), tls.key.to_str(), tls.ca.to_str()), (Some("/c.pem"), Some("/k.pem"), Some("/ca.pem")));
@@ -226,7 +228,7 @@ fn valid_corefiles_produce_the_typed_config() {
             },
         ),
         (".:53 {\n  kubernetes {\n    kubeconfig /kc\n    ttl 3600\n    startup_timeout 500ms\n    pods disabled\n  }\n}", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.kubeconfig.as_ref().and_then(|kc| kc.context.clone()), None);
             assert_eq!(k.ttl, 3600);
             assert_eq!(k.startup_timeout, Duration::from_millis(500));
@@ -234,36 +236,36 @@ fn valid_corefiles_produce_the_typed_config() {
             assert_eq!((k.snapshot.as_ref(), k.tls_server_name.as_ref(), k.require_fresh), (None, None, false));
         }),
         (".:53 {\n  kubernetes {\n    snapshot /var/lib/cairn/state.bin\n    tls_server_name kubernetes.default.svc\n    require_fresh\n  }\n}", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.snapshot, Some(PathBuf::from("/var/lib/cairn/state.bin")));
             assert_eq!(k.tls_server_name.as_deref(), Some("kubernetes.default.svc"));
             assert!(k.require_fresh);
         }),
         ("# Cairn\n.:53 { # the root\n  # nothing here\n  kubernetes cluster.local # comment { not a brace\n}\n# end", |c| {
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["cluster.local."]);
             assert_eq!(k.location.line, 4);
         }),
         (".:53 {\n  kubernetes { ttl 7 }\n}", |c| {
-            assert_eq!(c.servers[0].kubernetes.as_ref().map(|k| k.ttl), Some(7));
+            assert_eq!(c.servers[0].get::<KubernetesConfig>().map(|k| k.ttl), Some(7));
         }),
         (".:53\n{\n  kubernetes\n  {\n    ttl 8\n  }\n}", |c| {
-            assert_eq!(c.servers[0].kubernetes.as_ref().map(|k| k.ttl), Some(8));
+            assert_eq!(c.servers[0].get::<KubernetesConfig>().map(|k| k.ttl), Some(8));
         }),
         (".:53 {\n  kubernetes {\n    kubeconfig \"/dir with \\\"quotes\\\"/kc\" \"{$NS}\"\n  }\n}", |c| {
-            let kc = c.servers[0].kubernetes.as_ref().and_then(|k| k.kubeconfig.clone()).expect("kubeconfig");
+            let kc = c.servers[0].get::<KubernetesConfig>().and_then(|k| k.kubeconfig.clone()).expect("kubeconfig");
             assert_eq!(kc.path, PathBuf::from("/dir with \"quotes\"/kc"));
             assert_eq!(kc.context.as_deref(), Some("kube-system"));
         }),
         ("{$ZONE}:{$PORT} {\n  kubernetes {%ZONE%} {\n    namespaces {$NS} x{$UNSET}\n  }\n}", |c| {
             assert_eq!(c.servers[0].zones, [sz("cluster.local.", 1053)]);
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["cluster.local."]);
             assert_eq!(k.namespaces, ["kube-system", "x"]);
         }),
         ("\"quoted.org:53\" {\n  kubernetes \"Quoted.Org\" {\n    kubeconfig \"/a\nb\" ctx\n  }\n}", |c| {
             assert_eq!(c.servers[0].zones, [sz("quoted.org.", 53)]);
-            let k = c.servers[0].kubernetes.as_ref().expect("kubernetes");
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["quoted.org."]);
             let kc = k.kubeconfig.as_ref().expect("kubeconfig");
             assert_eq!(kc.path, PathBuf::from("/a\nb"));
@@ -287,7 +289,7 @@ fn default_config_behaves_like_its_corefile() {
     assert!(s.bind.is_empty());
     assert_eq!(s.location.file, PathBuf::from("<command line>"));
     assert_eq!(s.location.line, 1);
-    let k = s.kubernetes.as_ref().expect("kubernetes");
+    let k = s.get::<KubernetesConfig>().expect("kubernetes");
     assert_eq!(k.zones, ["cluster.local.", "in-addr.arpa.", "ip6.arpa."]);
 
     let local: SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -300,8 +302,9 @@ fn default_config_behaves_like_its_corefile() {
             .expect("parses");
     let mut want = from_text.servers[0].clone();
     want.location = c.servers[0].location.clone();
-    if let Some(k) = want.kubernetes.as_mut() {
+    if let Some(mut k) = want.get::<KubernetesConfig>().cloned() {
         k.location = c.servers[0].location.clone();
+        want.set(crate::plugin::Setup::Kubernetes(k));
     }
     assert_eq!(c.servers[0], want);
 }

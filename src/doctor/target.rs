@@ -11,7 +11,8 @@ use std::time::Duration;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::{Deserialize, Serialize};
 
-use crate::config::model::{Kubeconfig, KubernetesConfig, Location};
+use crate::config::model::Location;
+use crate::plugin::kubernetes::{Kubeconfig, KubernetesConfig};
 use crate::source::kubernetes::client;
 
 /// The name API server certificates carry, used to verify them when reached by address.

@@ -78,7 +78,7 @@ fn label_names(samples: &[Sample], name: &str) -> Vec<String> {
 const SERVER: &str = "dns://10.96.0.10:53";
 const ZONE: &str = "cluster.local.";
 
-fn record(m: &Metrics, qtype: RecordType, rcode: ResponseCode, proto: Proto, v6: bool) {
+fn record(m: &Metrics, qtype: RecordType, rcode: ResponseCode, proto: Transport, v6: bool) {
     m.query(
         SERVER,
         ZONE,
@@ -96,20 +96,32 @@ fn record(m: &Metrics, qtype: RecordType, rcode: ResponseCode, proto: Proto, v6:
 #[test]
 fn queries_show_up_with_coredns_labels_and_counts() {
     let m = Metrics::new();
-    record(&m, RecordType::A, ResponseCode::NoError, Proto::Udp, false);
-    record(&m, RecordType::A, ResponseCode::NoError, Proto::Udp, false);
+    record(
+        &m,
+        RecordType::A,
+        ResponseCode::NoError,
+        Transport::Udp,
+        false,
+    );
+    record(
+        &m,
+        RecordType::A,
+        ResponseCode::NoError,
+        Transport::Udp,
+        false,
+    );
     record(
         &m,
         RecordType::AAAA,
         ResponseCode::NXDomain,
-        Proto::Tcp,
+        Transport::Tcp,
         true,
     );
     record(
         &m,
         RecordType::CAA,
         ResponseCode::NoError,
-        Proto::Udp,
+        Transport::Udp,
         false,
     );
     let s = parse(&m.render());
@@ -201,7 +213,13 @@ fn queries_show_up_with_coredns_labels_and_counts() {
 #[test]
 fn metric_types_match_coredns() {
     let m = Metrics::new();
-    record(&m, RecordType::A, ResponseCode::NoError, Proto::Udp, false);
+    record(
+        &m,
+        RecordType::A,
+        ResponseCode::NoError,
+        Transport::Udp,
+        false,
+    );
     m.cache_entries(SERVER, ".", false, 3);
     m.forward_exchange(
         "10.0.0.2:53",
@@ -390,7 +408,7 @@ fn rare_rcodes_take_the_slow_path() {
     m.query(
         SERVER,
         ZONE,
-        Proto::Udp,
+        Transport::Udp,
         false,
         RecordType::A,
         odd,
@@ -422,7 +440,7 @@ fn concurrent_recording_is_counted_exactly() {
                     m.query(
                         SERVER,
                         zone,
-                        Proto::Udp,
+                        Transport::Udp,
                         false,
                         RecordType::A,
                         ResponseCode::NoError,
@@ -459,9 +477,9 @@ fn query_cost() {
             SERVER,
             ZONE,
             if i.is_multiple_of(8) {
-                Proto::Tcp
+                Transport::Tcp
             } else {
-                Proto::Udp
+                Transport::Udp
             },
             false,
             if i.is_multiple_of(2) {
@@ -497,7 +515,7 @@ fn query_cost() {
                     m.query(
                         SERVER,
                         ZONE,
-                        Proto::Udp,
+                        Transport::Udp,
                         false,
                         RecordType::A,
                         ResponseCode::NoError,

@@ -18,17 +18,18 @@ use super::keeper::SnapshotKeeper;
 use crate::snapshot::{self, LoadOutcome, SnapshotWriter, WriterStats};
 
 use crate::cluster::model::ClusterState;
-use crate::config::model::{Config, KubernetesConfig};
+use crate::config::model::Config;
+use crate::plugin::kubernetes::KubernetesConfig;
 use crate::source::kubernetes::{self, failover::Failover, SourceStatus};
 use crate::status::{DataStatus, SnapshotStatus, Status};
 
 /// Starts the watches, waits as the first `kubernetes` block says, and starts answering.
 pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
-    let pods_node = crate::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
+    let pods_node = super::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
     let blocks: Vec<KubernetesConfig> = config
         .servers
         .iter()
-        .filter_map(|s| s.kubernetes.clone())
+        .filter_map(|s| s.get::<KubernetesConfig>().cloned())
         .collect();
     let Some(first) = blocks.first().cloned() else {
         let server = crate::server::prepare(config, &ClusterState::default(), false).listen()?;

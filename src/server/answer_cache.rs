@@ -11,7 +11,8 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::handler::{Handled, Handler, Pending, Reuse, Transport};
+use super::handler::{Handled, Handler, Pending, Reuse};
+use crate::dns::Transport;
 
 /// Queries larger than this are not cached (real stub queries are far smaller).
 const MAX_KEY: usize = 512;

@@ -1,6 +1,6 @@
 //! The handler of one listener: read the packet, route the query to the server block with the
-//! most specific zone, run that block's [`Chain`], encode, and account (metrics, log). Names no
-//! block serves are REFUSED.
+//! most specific zone, run that block's [`Chain`], encode, and account (metrics, `log`). Names
+//! no block serves are REFUSED.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,16 +9,11 @@ use std::time::Instant;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 
-use super::chain::{Chain, Job, Reusable, Step};
-use crate::dns::request::{self, Incoming, Request};
+use crate::dns::request::{self, Incoming};
 use crate::dns::response::{self, Sections};
-
-/// How a response leaves: UDP is bounded by the client's size, TCP by the 16-bit length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
+use crate::dns::Transport;
+use crate::plugin::chain::{self, Resolved};
+use crate::plugin::{Answer, Chain, Plugin, Query, Reusable};
 
 /// One server block as the handler sees it.
 pub struct Block {
@@ -44,8 +39,8 @@ pub enum Handled {
 pub struct Reuse {
     /// Serve the copy only until then (cache hits); `None`: until the next publish.
     pub until: Option<Instant>,
-    /// A cache hit of this class (`true`: denial), counted again on each reuse.
-    pub cache_hit: Option<bool>,
+    /// The plugin that made it and the class of cache hit (`true`: denial), told of each reuse.
+    pub cache_hit: Option<(Arc<dyn Plugin>, bool)>,
     pub chain: Arc<Chain>,
     /// The metric series the answer counts into, resolved once.
     pub series: crate::metrics::ReuseSeries,
@@ -57,74 +52,41 @@ pub struct Reuse {
 pub struct Pending {
     chain: Arc<Chain>,
     zone: Arc<str>,
-    request: Request,
-    client: SocketAddr,
-    transport: Transport,
-    request_size: usize,
-    started: Instant,
-    job: Job,
+    query: Query,
+    pending: chain::Pending,
 }
 
 impl Pending {
     /// Goes upstream and encodes the answer into `out`. Returns false when nothing is to be
     /// sent.
     pub async fn complete(self, out: &mut Vec<u8>) -> bool {
-        let tcp = self.transport == Transport::Tcp;
-        let (sections, plugin) = self.chain.complete(&self.request, self.job, tcp).await;
-        finish(
-            &self.chain,
-            &self.zone,
-            &self.request,
-            self.client,
-            self.transport,
-            self.request_size,
-            sections,
-            plugin,
-            self.started,
-            out,
-        );
+        let answer = self.chain.finish(&self.query, self.pending).await;
+        finish(&self.chain, &self.zone, &self.query, answer, out);
         !out.is_empty()
     }
 }
 
-fn limit(request: &Request, transport: Transport) -> usize {
-    match transport {
-        Transport::Udp => usize::from(request.udp_limit()),
-        Transport::Tcp => usize::from(u16::MAX),
-    }
-}
-
-/// Encodes and accounts one answer.
-#[allow(clippy::too_many_arguments)]
+/// Encodes and accounts one answer; returns its rcode and the answer's reuse.
 fn finish(
     chain: &Chain,
     zone: &str,
-    request: &Request,
-    client: SocketAddr,
-    transport: Transport,
-    request_size: usize,
-    sections: Sections,
-    plugin: &str,
-    started: Instant,
+    query: &Query,
+    answer: Answer,
     out: &mut Vec<u8>,
-) -> ResponseCode {
+) -> (ResponseCode, Reusable) {
+    let Answer {
+        sections,
+        by,
+        reuse,
+        ..
+    } = answer;
     let rcode = sections.rcode;
-    response::encode(request, sections, limit(request, transport), out);
+    response::encode(&query.request, sections, query.size_limit(), out);
     if out.is_empty() {
-        response::servfail(request, out);
+        response::servfail(&query.request, out);
     }
-    chain.account(
-        zone,
-        client,
-        request,
-        transport == Transport::Tcp,
-        request_size,
-        rcode,
-        plugin,
-        out,
-        started,
-    );
-    rcode
+    chain.account(zone, query, rcode, by, out);
+    (rcode, reuse)
 }
 
 /// The blocks of one listener, with their zones as metric labels (parallel to `blocks`).
@@ -211,63 +173,47 @@ impl Handler {
             }
             Incoming::Drop => return Handled::Drop,
         };
+        let mut query = Query::new(request, client, transport, packet.len(), started);
         let set = self.set.load();
-        let Some((b, z)) = set.route(request.query().name()) else {
+        let Some((b, z)) = set.route(query.name()) else {
             let refused = Sections {
                 rcode: ResponseCode::Refused,
                 ..Sections::default()
             };
-            response::encode(&request, refused, limit(&request, transport), out);
+            response::encode(&query.request, refused, query.size_limit(), out);
             return Handled::Reply { reusable: None };
         };
         let chain = &set.blocks[b].chain;
         let zone = &set.zone_labels[b][z];
-        match chain.resolve(&request) {
-            Step::Done {
-                sections,
-                plugin,
-                reuse,
-            } => {
-                let qtype = request.query().query_type();
-                let rcode = finish(
-                    chain,
-                    zone,
-                    &request,
-                    client,
-                    transport,
-                    packet.len(),
-                    sections,
-                    plugin,
-                    started,
-                    out,
-                );
-                let (until, cache_hit) = match reuse {
+        match chain.resolve(&mut query) {
+            Resolved::Done(answer) => {
+                let by = answer.by;
+                let (rcode, reuse) = finish(chain, zone, &query, answer, out);
+                let (until, denial) = match reuse {
                     Reusable::Until { until, denial } => (Some(until), Some(denial)),
                     Reusable::Never | Reusable::Always => (None, None),
                 };
-                let keep =
-                    transport == Transport::Udp && reuse != Reusable::Never && chain.log.is_none();
+                let keep = transport == Transport::Udp && reuse != Reusable::Never;
                 let reusable = keep.then(|| Reuse {
                     until,
-                    cache_hit,
+                    cache_hit: denial
+                        .and_then(|d| by.and_then(|k| chain.plugin(k)).map(|p| (p.clone(), d))),
                     chain: chain.clone(),
-                    series: chain
-                        .metrics
-                        .reuse_series(&chain.server_label, zone, plugin),
-                    qtype,
+                    series: chain.metrics.reuse_series(
+                        &chain.server_label,
+                        zone,
+                        by.map_or("", |k| k.name()),
+                    ),
+                    qtype: query.qtype(),
                     rcode,
                 });
                 Handled::Reply { reusable }
             }
-            Step::Upstream(job) => Handled::Pending(Box::new(Pending {
+            Resolved::Pending(pending) => Handled::Pending(Box::new(Pending {
                 chain: chain.clone(),
                 zone: zone.clone(),
-                request,
-                client,
-                transport,
-                request_size: packet.len(),
-                started,
-                job,
+                query,
+                pending,
             })),
         }
     }
@@ -281,11 +227,10 @@ impl Handler {
         response_size: usize,
         started: Instant,
     ) {
-        let chain = &reuse.chain;
-        if let (Some(denial), Some(cache)) = (reuse.cache_hit, &chain.cache) {
-            cache.count_reused_hit(denial);
+        if let Some((plugin, denial)) = &reuse.cache_hit {
+            plugin.reused(*denial);
         }
-        chain.metrics.query_reused(
+        reuse.chain.metrics.query_reused(
             &reuse.series,
             client.is_ipv6(),
             reuse.qtype,

@@ -9,7 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::handler::{Handled, Handler, Transport};
+use super::handler::{Handled, Handler};
+use crate::dns::Transport;
 
 /// Connections served at once; further clients wait in the accept backlog.
 pub const MAX_CONNECTIONS: usize = 1024;

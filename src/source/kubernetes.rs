@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch as latch};
 
-use crate::cluster::index::Affected;
 use crate::cluster::model::ClusterState;
-use crate::cluster::publish::Publisher;
-use crate::config::model::{KubernetesConfig, PodMode};
+use crate::plugin::kubernetes::index::Affected;
+use crate::plugin::kubernetes::publish::Publisher;
+use crate::plugin::kubernetes::{KubernetesConfig, PodMode};
 use change::{Kind, Scope};
 use watch::WatchSpec;
 
@@ -89,7 +89,7 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
         Some(k) if !k.namespaces.is_empty() => k.namespaces.iter().cloned().map(Some).collect(),
         _ => vec![None],
     };
-    let selector = |s: Option<&crate::config::model::LabelSelector>| s.map(|s| s.to_string());
+    let selector = |s: Option<&crate::plugin::kubernetes::LabelSelector>| s.map(|s| s.to_string());
     let mut specs = vec![WatchSpec {
         scope: Scope {
             kind: Kind::Namespace,

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use cairn::cluster::model::ClusterState;
+use cairn::plugin::kubernetes::KubernetesConfig;
 use cairn::server::RunningServer;
 use cairn::source::kubernetes::{self, SourceStatus};
 
@@ -118,7 +119,7 @@ pub fn start_cairn(corefile: &str, wait_sync: Duration) -> Cairn {
     let blocks: Vec<_> = config
         .servers
         .iter()
-        .filter_map(|s| s.kubernetes.clone())
+        .filter_map(|s| s.get::<KubernetesConfig>().cloned())
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

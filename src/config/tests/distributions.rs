@@ -5,9 +5,21 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::files::FakeFiles;
-use crate::config::model::{Config, ForwardPolicy, PodMode};
+use crate::config::model::Config;
 use crate::config::parse_corefile_with;
+use crate::corefile::files::FakeFiles;
+use crate::plugin::cache::CacheConfig;
+use crate::plugin::forward::ForwardConfig;
+use crate::plugin::forward::ForwardPolicy;
+use crate::plugin::health::HealthConfig;
+use crate::plugin::hosts::HostsConfig;
+use crate::plugin::kubernetes::KubernetesConfig;
+use crate::plugin::kubernetes::PodMode;
+use crate::plugin::log::LogConfig;
+use crate::plugin::prometheus::PrometheusConfig;
+use crate::plugin::ready::ReadyConfig;
+use crate::plugin::reload::ReloadConfig;
+use crate::plugin::Kind;
 
 const KUBEADM: &str = include_str!("../../../tests/fixtures/corefiles/kubeadm.Corefile");
 const KUBEADM_OLD: &str = include_str!("../../../tests/fixtures/corefiles/kubeadm-old.Corefile");
@@ -34,22 +46,22 @@ fn sa(s: &str) -> SocketAddr {
 fn common(c: &Config, cache_disabled: bool) {
     assert_eq!(c.servers.len(), 1);
     let s = &c.servers[0];
-    assert!(s.errors && s.loop_detect && s.loadbalance);
-    assert!(s.log.is_none());
-    let k = s.kubernetes.as_ref().expect("kubernetes");
+    assert!(s.has(Kind::Errors) && s.has(Kind::Loop) && s.has(Kind::Loadbalance));
+    assert!(s.get::<LogConfig>().is_none());
+    let k = s.get::<KubernetesConfig>().expect("kubernetes");
     assert_eq!(k.zones, ["cluster.local.", "in-addr.arpa.", "ip6.arpa."]);
     assert_eq!(k.pods, PodMode::Insecure);
     assert_eq!(
         k.fallthrough.as_deref(),
         Some(&["in-addr.arpa.".to_string(), "ip6.arpa.".to_string()][..])
     );
-    let ready = s.ready.as_ref().expect("ready");
+    let ready = s.get::<ReadyConfig>().expect("ready");
     assert_eq!(ready.addr, sa("0.0.0.0:8181"));
-    let prom = s.prometheus.as_ref().expect("prometheus");
+    let prom = s.get::<PrometheusConfig>().expect("prometheus");
     assert_eq!(prom.addr, sa("0.0.0.0:9153"));
-    let health = s.health.as_ref().expect("health");
+    let health = s.get::<HealthConfig>().expect("health");
     assert_eq!(health.addr, sa("0.0.0.0:8080"));
-    let f = s.forward.as_ref().expect("forward");
+    let f = s.get::<ForwardConfig>().expect("forward");
     assert_eq!(f.from, ".");
     assert_eq!(f.to, [sa("127.0.0.53:53")]);
     assert_eq!(f.expire, Duration::from_secs(10));
@@ -57,7 +69,7 @@ fn common(c: &Config, cache_disabled: bool) {
     assert_eq!(f.health_check, Duration::from_millis(500));
     assert_eq!(f.policy, ForwardPolicy::Random);
     assert!(!f.force_tcp && !f.prefer_udp && f.except.is_empty());
-    let cache = s.cache.as_ref().expect("cache");
+    let cache = s.get::<CacheConfig>().expect("cache");
     assert_eq!((cache.success.max_ttl, cache.denial.max_ttl), (30, 30));
     assert_eq!(
         (cache.success.capacity, cache.denial.capacity),
@@ -75,7 +87,7 @@ fn common(c: &Config, cache_disabled: bool) {
             (&None, &None)
         );
     }
-    let reload = s.reload.as_ref().expect("reload");
+    let reload = s.get::<ReloadConfig>().expect("reload");
     assert_eq!(
         (reload.interval, reload.jitter),
         (Duration::from_secs(30), Duration::from_secs(15))
@@ -87,16 +99,16 @@ fn kubeadm() {
     let c = parse(KUBEADM, &node());
     common(&c, true);
     let s = &c.servers[0];
-    assert_eq!(s.kubernetes.as_ref().map(|k| k.ttl), Some(30));
+    assert_eq!(s.get::<KubernetesConfig>().map(|k| k.ttl), Some(30));
     assert_eq!(
-        s.health.as_ref().map(|h| h.lameduck),
+        s.get::<HealthConfig>().map(|h| h.lameduck),
         Some(Duration::from_secs(5))
     );
     assert_eq!(
-        s.forward.as_ref().and_then(|f| f.max_concurrent),
+        s.get::<ForwardConfig>().and_then(|f| f.max_concurrent),
         Some(1000)
     );
-    assert_eq!(s.forward.as_ref().map(|f| f.location.line), Some(13));
+    assert_eq!(s.get::<ForwardConfig>().map(|f| f.location.line), Some(13));
 }
 
 #[test]
@@ -105,7 +117,7 @@ fn kubeadm_old() {
     common(&c, false);
     let s = &c.servers[0];
     assert_eq!(
-        s.health.as_ref().map(|h| h.lameduck),
+        s.get::<HealthConfig>().map(|h| h.lameduck),
         Some(Duration::from_secs(5))
     );
 }
@@ -115,10 +127,16 @@ fn k0s() {
     let c = parse(K0S, &node());
     common(&c, false);
     let s = &c.servers[0];
-    assert_eq!(s.kubernetes.as_ref().map(|k| k.ttl), Some(30));
-    assert_eq!(s.health.as_ref().map(|h| h.lameduck), Some(Duration::ZERO));
-    assert_eq!(s.forward.as_ref().and_then(|f| f.max_concurrent), None);
-    assert!(s.hosts.is_none());
+    assert_eq!(s.get::<KubernetesConfig>().map(|k| k.ttl), Some(30));
+    assert_eq!(
+        s.get::<HealthConfig>().map(|h| h.lameduck),
+        Some(Duration::ZERO)
+    );
+    assert_eq!(
+        s.get::<ForwardConfig>().and_then(|f| f.max_concurrent),
+        None
+    );
+    assert!(s.get::<HostsConfig>().is_none());
 }
 
 #[test]
@@ -126,8 +144,8 @@ fn k3s_without_custom_files() {
     let c = parse(K3S, &node());
     common(&c, false);
     let s = &c.servers[0];
-    assert_eq!(s.kubernetes.as_ref().map(|k| k.ttl), Some(5));
-    let h = s.hosts.as_ref().expect("hosts");
+    assert_eq!(s.get::<KubernetesConfig>().map(|k| k.ttl), Some(5));
+    let h = s.get::<HostsConfig>().expect("hosts");
     assert_eq!(h.file, Path::new("/etc/coredns/NodeHosts"));
     assert_eq!(h.ttl, 60);
     assert_eq!(h.reload, Duration::from_secs(15));
@@ -150,7 +168,9 @@ fn k3s_with_custom_files() {
     }
     let c = parse(K3S, &files);
     assert_eq!(c.servers.len(), 2);
-    let log = c.servers[0].log.as_ref().expect("log from a.override");
+    let log = c.servers[0]
+        .get::<LogConfig>()
+        .expect("log from a.override");
     assert_eq!(
         log.location.file,
         Path::new("/etc/coredns/custom/a.override")
@@ -163,10 +183,13 @@ fn k3s_with_custom_files() {
         Path::new("/etc/coredns/custom/example.server")
     );
     assert_eq!(
-        ex.forward.as_ref().map(|f| f.to.clone()),
+        ex.get::<ForwardConfig>().map(|f| f.to.clone()),
         Some(vec![sa("10.0.0.10:53")])
     );
-    assert_eq!(ex.cache.as_ref().map(|c| c.success.max_ttl), Some(3600));
+    assert_eq!(
+        ex.get::<CacheConfig>().map(|c| c.success.max_ttl),
+        Some(3600)
+    );
 }
 
 #[test]

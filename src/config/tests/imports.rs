@@ -2,9 +2,13 @@
 
 use std::path::Path;
 
-use crate::config::files::{FakeFiles, RealFiles};
 use crate::config::model::Config;
 use crate::config::{parse_corefile_with, ConfigError};
+use crate::corefile::files::{FakeFiles, RealFiles};
+use crate::plugin::cache::CacheConfig;
+use crate::plugin::forward::ForwardConfig;
+use crate::plugin::log::LogConfig;
+use crate::plugin::Kind;
 
 fn parse_in(text: &str, fs: &FakeFiles) -> Result<Config, ConfigError> {
     parse_corefile_with(text, Path::new("/etc/coredns/Corefile"), &|_| None, fs)
@@ -45,34 +49,34 @@ fn imports_splice_files_in() {
         ("import custom/*.server\n.:53 {\n}", |c| {
             let zones: Vec<&str> = c.servers.iter().map(|s| s.zones[0].zone.as_str()).collect();
             assert_eq!(zones, ["a.org.", "b.org.", "."]);
-            assert!(c.servers[0].errors);
+            assert!(c.servers[0].has(Kind::Errors));
             assert_eq!(c.servers[1].location.file, Path::new("/etc/coredns/custom/b.server"));
-            assert_eq!(c.servers[1].forward.as_ref().map(|f| f.location.line), Some(2));
+            assert_eq!(c.servers[1].get::<ForwardConfig>().map(|f| f.location.line), Some(2));
         }),
         // Inside a block, with lines after it on the same line numbers as the imported ones.
         (".:53 {\n  import /etc/coredns/custom/*.override\n  errors\n}", |c| {
             let s = &c.servers[0];
-            assert!(s.loop_detect && s.errors);
-            let log = s.log.as_ref().expect("log");
+            assert!(s.has(Kind::Loop) && s.has(Kind::Errors));
+            let log = s.get::<LogConfig>().expect("log");
             assert_eq!(log.location.file, Path::new("/etc/coredns/custom/x.override"));
             assert_eq!(log.location.line, 2);
         }),
         // A plain file, and the same file imported into two blocks.
         (".:53 {\n  import plugins.conf\n}\n.:54 {\n  import ./plugins.conf\n}", |c| {
-            assert!(c.servers[0].loop_detect && c.servers[1].loop_detect);
+            assert!(c.servers[0].has(Kind::Loop) && c.servers[1].has(Kind::Loop));
         }),
         // Snippets.
         ("(common) {\n  errors\n  cache 30\n}\n.:53 {\n  import common\n}\n.:54 {\n  import common\n  loop\n}", |c| {
             assert_eq!(c.servers.len(), 2);
             for s in &c.servers {
-                assert!(s.errors);
-                assert_eq!(s.cache.as_ref().map(|c| c.success.max_ttl), Some(30));
-                assert_eq!(s.cache.as_ref().map(|c| c.location.line), Some(3));
+                assert!(s.has(Kind::Errors));
+                assert_eq!(s.get::<CacheConfig>().map(|c| c.success.max_ttl), Some(30));
+                assert_eq!(s.get::<CacheConfig>().map(|c| c.location.line), Some(3));
             }
-            assert!(c.servers[1].loop_detect);
+            assert!(c.servers[1].has(Kind::Loop));
         }),
         ("(inner) {\n  loop\n}\n(outer) {\n  import inner\n  errors\n}\n.:53 {\n  import outer\n}", |c| {
-            assert!(c.servers[0].loop_detect && c.servers[0].errors);
+            assert!(c.servers[0].has(Kind::Loop) && c.servers[0].has(Kind::Errors));
         }),
     ];
     for (text, check) in cases {
@@ -130,8 +134,8 @@ fn imports_from_the_real_filesystem() {
     std::fs::write(&corefile, text).expect("write");
     let c = crate::config::load_corefile(&corefile).expect("loads");
     assert_eq!(c.servers.len(), 2);
-    assert!(c.servers[0].loop_detect && c.servers[0].log.is_some());
-    assert!(c.servers[1].loadbalance);
+    assert!(c.servers[0].has(Kind::Loop) && c.servers[0].get::<LogConfig>().is_some());
+    assert!(c.servers[1].has(Kind::Loadbalance));
 
     std::fs::write(dir.path().join("custom/3.override"), "\n\nfrobnicate\n").expect("write");
     let err = parse_corefile_with(text, &corefile, &|_| None, &RealFiles).expect_err("bad import");

@@ -4,9 +4,20 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::files::{FakeFiles, RealFiles};
-use crate::config::model::{Config, ForwardPolicy, ServerBlock};
+use crate::config::model::{Config, ServerBlock};
 use crate::config::{parse_corefile_with, resolv_conf, ConfigError};
+use crate::corefile::files::{FakeFiles, RealFiles};
+use crate::plugin::cache::CacheConfig;
+use crate::plugin::forward::ForwardConfig;
+use crate::plugin::forward::ForwardPolicy;
+use crate::plugin::health::HealthConfig;
+use crate::plugin::hosts::HostsConfig;
+use crate::plugin::log::LogConfig;
+use crate::plugin::nodelocal::NodeLocalConfig;
+use crate::plugin::prometheus::PrometheusConfig;
+use crate::plugin::ready::ReadyConfig;
+use crate::plugin::reload::ReloadConfig;
+use crate::plugin::Kind;
 
 fn files() -> FakeFiles {
     FakeFiles::with(&[
@@ -187,7 +198,7 @@ fn plugin_options_produce_typed_values() {
     type Check = fn(&ServerBlock);
     let cases: Vec<(&str, Check)> = vec![
         ("forward . 1.1.1.1 1.0.0.1:5353 [2606:4700::1111]:53 [::1] dns://9.9.9.9 DNS://9.9.9.10:5300 /etc/resolv.conf", |s| {
-            let f = s.forward.as_ref().expect("forward");
+            let f = s.get::<ForwardConfig>().expect("forward");
             assert_eq!(f.to, [
                 sa("1.1.1.1:53"), sa("1.0.0.1:5353"), sa("[2606:4700::1111]:53"), sa("[::1]:53"),
                 sa("9.9.9.9:53"), sa("9.9.9.10:5300"), sa("10.0.0.2:53"), sa("[::1]:53"),
@@ -197,12 +208,12 @@ fn plugin_options_produce_typed_values() {
             assert!(!f.health_check_no_rec);
         }),
         ("forward Example.ORG /fifteen.conf", |s| {
-            let f = s.forward.as_ref().expect("forward");
+            let f = s.get::<ForwardConfig>().expect("forward");
             assert_eq!(f.from, "example.org.");
             assert_eq!(f.to.len(), 15);
         }),
         ("forward . 1.1.1.1 {\n except Cluster.Local 10.0.0.0/8 cluster.local\n force_tcp\n expire 1m\n max_fails 0\n health_check 2s no_rec domain Example.com\n policy sequential\n max_concurrent 0\n}", |s| {
-            let f = s.forward.as_ref().expect("forward");
+            let f = s.get::<ForwardConfig>().expect("forward");
             assert_eq!(f.except, strings(&["cluster.local.", "10.in-addr.arpa."]));
             assert!(f.force_tcp && !f.prefer_udp);
             assert_eq!(f.expire, Duration::from_secs(60));
@@ -214,29 +225,29 @@ fn plugin_options_produce_typed_values() {
             assert_eq!(f.max_concurrent, Some(0));
         }),
         ("forward . 1.1.1.1 {\n prefer_udp\n policy round_robin\n health_check 0s domain a.b\n}", |s| {
-            let f = s.forward.as_ref().expect("forward");
+            let f = s.get::<ForwardConfig>().expect("forward");
             assert!(f.prefer_udp);
             assert_eq!(f.policy, ForwardPolicy::RoundRobin);
             assert_eq!(f.health_check, Duration::ZERO);
             assert_eq!(f.health_check_domain, "a.b.");
         }),
         ("forward . 1.1.1.1 {\n policy random\n}", |s| {
-            assert_eq!(s.forward.as_ref().map(|f| f.policy), Some(ForwardPolicy::Random));
+            assert_eq!(s.get::<ForwardConfig>().map(|f| f.policy), Some(ForwardPolicy::Random));
         }),
         ("cache", |s| {
-            let c = s.cache.as_ref().expect("cache");
+            let c = s.get::<CacheConfig>().expect("cache");
             assert_eq!((c.success.capacity, c.success.max_ttl, c.success.min_ttl), (9984, 3600, 5));
             assert_eq!((c.denial.capacity, c.denial.max_ttl, c.denial.min_ttl), (9984, 1800, 5));
             assert!(c.zones.is_empty() && !c.keepttl);
             assert_eq!(c.location.line, 2);
         }),
         ("cache Example.org 10.0.0.0/8", |s| {
-            let c = s.cache.as_ref().expect("cache");
+            let c = s.get::<CacheConfig>().expect("cache");
             assert_eq!(c.zones, strings(&["example.org.", "10.in-addr.arpa."]));
             assert_eq!(c.success.max_ttl, 3600);
         }),
         ("cache 300 example.org {\n success 5000 600 10\n denial 100 30\n prefetch 10\n serve_stale\n disable success\n keepttl\n}", |s| {
-            let c = s.cache.as_ref().expect("cache");
+            let c = s.get::<CacheConfig>().expect("cache");
             assert_eq!(c.zones, strings(&["example.org."]));
             assert_eq!((c.success.capacity, c.success.max_ttl, c.success.min_ttl), (5000, 600, 10));
             assert_eq!((c.denial.capacity, c.denial.max_ttl, c.denial.min_ttl), (100, 30, 5));
@@ -249,7 +260,7 @@ fn plugin_options_produce_typed_values() {
             assert!(c.keepttl);
         }),
         ("cache {\n prefetch 2 10m 25%\n serve_stale 30m verify\n denial 0\n}", |s| {
-            let c = s.cache.as_ref().expect("cache");
+            let c = s.get::<CacheConfig>().expect("cache");
             let p = c.prefetch.as_ref().expect("prefetch");
             assert_eq!((p.amount, p.duration, p.percentage), (2, Duration::from_secs(600), 25));
             let st = c.serve_stale.as_ref().expect("serve_stale");
@@ -257,19 +268,19 @@ fn plugin_options_produce_typed_values() {
             assert_eq!(c.denial.capacity, 0);
         }),
         ("cache {\n prefetch 3 50%\n serve_stale 2h immediate\n}", |s| {
-            let c = s.cache.as_ref().expect("cache");
+            let c = s.get::<CacheConfig>().expect("cache");
             let p = c.prefetch.as_ref().expect("prefetch");
             assert_eq!((p.amount, p.duration, p.percentage), (3, Duration::from_secs(60), 50));
             assert_eq!(c.serve_stale.as_ref().map(|s| s.duration), Some(Duration::from_secs(7200)));
         }),
         ("hosts", |s| {
-            let h = s.hosts.as_ref().expect("hosts");
+            let h = s.get::<HostsConfig>().expect("hosts");
             assert_eq!(h.file, PathBuf::from("/etc/hosts"));
             assert_eq!((h.ttl, h.reload), (3600, Duration::from_secs(5)));
             assert!(h.zones.is_empty() && h.inline.is_empty() && h.fallthrough.is_none() && !h.no_reverse);
         }),
         ("hosts /etc/custom.hosts Example.org 10.0.0.0/24 {\n 10.0.0.1 a.example.org b.example.org\n fd00::1 v6.example.org\n ttl 60\n reload 0\n no_reverse\n fallthrough example.org\n}", |s| {
-            let h = s.hosts.as_ref().expect("hosts");
+            let h = s.get::<HostsConfig>().expect("hosts");
             assert_eq!(h.file, PathBuf::from("/etc/custom.hosts"));
             assert_eq!(h.zones, strings(&["example.org.", "0.0.10.in-addr.arpa."]));
             assert_eq!(h.inline, strings(&["10.0.0.1 a.example.org b.example.org", "fd00::1 v6.example.org"]));
@@ -278,68 +289,68 @@ fn plugin_options_produce_typed_values() {
             assert_eq!(h.fallthrough, Some(strings(&["example.org."])));
         }),
         ("health localhost:8091 {\n lameduck 1m\n}\nready 127.0.0.1:8182\nprometheus [::1]:9154", |s| {
-            let h = s.health.as_ref().expect("health");
+            let h = s.get::<HealthConfig>().expect("health");
             assert_eq!((h.addr, h.lameduck), (sa("127.0.0.1:8091"), Duration::from_secs(60)));
-            assert_eq!(s.ready.as_ref().map(|r| r.addr), Some(sa("127.0.0.1:8182")));
-            assert_eq!(s.prometheus.as_ref().map(|p| p.addr), Some(sa("[::1]:9154")));
-            assert_eq!(s.prometheus.as_ref().map(|p| p.location.line), Some(6));
+            assert_eq!(s.get::<ReadyConfig>().map(|r| r.addr), Some(sa("127.0.0.1:8182")));
+            assert_eq!(s.get::<PrometheusConfig>().map(|p| p.addr), Some(sa("[::1]:9154")));
+            assert_eq!(s.get::<PrometheusConfig>().map(|p| p.location.line), Some(6));
         }),
         ("health\nready\nprometheus", |s| {
-            let h = s.health.as_ref().expect("health");
+            let h = s.get::<HealthConfig>().expect("health");
             assert_eq!((h.addr, h.lameduck), (sa("0.0.0.0:8080"), Duration::ZERO));
-            assert_eq!(s.ready.as_ref().map(|r| r.addr), Some(sa("0.0.0.0:8181")));
-            assert_eq!(s.prometheus.as_ref().map(|p| p.addr), Some(sa("127.0.0.1:9153")));
+            assert_eq!(s.get::<ReadyConfig>().map(|r| r.addr), Some(sa("0.0.0.0:8181")));
+            assert_eq!(s.get::<PrometheusConfig>().map(|p| p.addr), Some(sa("127.0.0.1:9153")));
         }),
         ("prometheus 0.0.0.0:9153\nready :0", |s| {
-            assert_eq!(s.prometheus.as_ref().map(|p| p.addr), Some(sa("0.0.0.0:9153")));
-            assert_eq!(s.ready.as_ref().map(|r| r.addr), Some(sa("0.0.0.0:0")));
+            assert_eq!(s.get::<PrometheusConfig>().map(|p| p.addr), Some(sa("0.0.0.0:9153")));
+            assert_eq!(s.get::<ReadyConfig>().map(|r| r.addr), Some(sa("0.0.0.0:0")));
         }),
         ("errors {\n consolidate 5m \".* i/o timeout$\" warning\n stacktrace\n}\nloop\nloadbalance round_robin", |s| {
-            assert!(s.errors && s.loop_detect && s.loadbalance);
+            assert!(s.has(Kind::Errors) && s.has(Kind::Loop) && s.has(Kind::Loadbalance));
         }),
-        ("errors {\n}", |s| assert!(s.errors && !s.loop_detect && !s.loadbalance)),
+        ("errors {\n}", |s| assert!(s.has(Kind::Errors) && !s.has(Kind::Loop) && !s.has(Kind::Loadbalance))),
         ("log", |s| {
-            let l = s.log.as_ref().expect("log");
+            let l = s.get::<LogConfig>().expect("log");
             assert!(l.names.is_empty() && l.classes.is_empty() && l.format.is_none());
         }),
         ("log Example.org", |s| {
-            let l = s.log.as_ref().expect("log");
+            let l = s.get::<LogConfig>().expect("log");
             assert_eq!(l.names, strings(&["example.org."]));
             assert_eq!(l.format, None);
         }),
         ("log . {common}", |s| {
-            let l = s.log.as_ref().expect("log");
+            let l = s.get::<LogConfig>().expect("log");
             assert!(l.names.is_empty());
             assert_eq!(l.format.as_deref(), Some("{common}"));
         }),
         ("log a.org b.org \"{remote} {name}\" {\n class denial error\n class denial\n}", |s| {
-            let l = s.log.as_ref().expect("log");
+            let l = s.get::<LogConfig>().expect("log");
             assert_eq!(l.names, strings(&["a.org.", "b.org."]));
             assert_eq!(l.format.as_deref(), Some("{remote} {name}"));
             assert_eq!(l.classes, strings(&["denial", "error"]));
         }),
         ("log {\n class success all\n}", |s| {
-            assert_eq!(s.log.as_ref().map(|l| l.classes.clone()), Some(strings(&["all"])));
+            assert_eq!(s.get::<LogConfig>().map(|l| l.classes.clone()), Some(strings(&["all"])));
         }),
         ("reload", |s| {
-            let r = s.reload.as_ref().expect("reload");
+            let r = s.get::<ReloadConfig>().expect("reload");
             assert_eq!((r.interval, r.jitter), (Duration::from_secs(30), Duration::from_secs(15)));
         }),
         ("reload 2s 1s", |s| {
-            let r = s.reload.as_ref().expect("reload");
+            let r = s.get::<ReloadConfig>().expect("reload");
             assert_eq!((r.interval, r.jitter), (Duration::from_secs(2), Duration::from_secs(1)));
         }),
         ("bind 169.254.20.10 10.96.0.10\nnodelocal", |s| {
-            let n = s.nodelocal.as_ref().expect("nodelocal");
+            let n = s.get::<NodeLocalConfig>().expect("nodelocal");
             assert_eq!((n.interface.as_str(), n.check), ("cairn0", Duration::from_secs(10)));
             assert_eq!(n.location.line, 3);
         }),
         ("bind 169.254.25.10\nnodelocal {\n interface nodelocaldns\n check 1m\n}", |s| {
-            let n = s.nodelocal.as_ref().expect("nodelocal");
+            let n = s.get::<NodeLocalConfig>().expect("nodelocal");
             assert_eq!((n.interface.as_str(), n.check), ("nodelocaldns", Duration::from_secs(60)));
         }),
         ("reload 1m", |s| {
-            let r = s.reload.as_ref().expect("reload");
+            let r = s.get::<ReloadConfig>().expect("reload");
             assert_eq!((r.interval, r.jitter), (Duration::from_secs(60), Duration::from_secs(15)));
         }),
     ];
@@ -364,7 +375,7 @@ fn resolv_conf_is_read_from_real_files() {
     let text = format!(".:53 {{\n  forward . {}\n}}\n", path.display());
     let c =
         parse_corefile_with(&text, Path::new("Corefile"), &|_| None, &RealFiles).expect("parses");
-    let f = c.servers[0].forward.as_ref().expect("forward");
+    let f = c.servers[0].get::<ForwardConfig>().expect("forward");
     assert_eq!(f.to, [sa("127.0.0.53:53"), sa("[fd00::53]:53")]);
 
     let missing = dir.path().join("missing.conf");

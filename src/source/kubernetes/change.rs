@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::cluster::index::Affected;
 use crate::cluster::model::{ClusterState, EndpointSlice, Namespace, ObjectKey, Pod, Service};
+use crate::plugin::kubernetes::index::Affected;
 
 /// One slim object of any watched kind.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::config::model::KubernetesConfig;
+use crate::plugin::kubernetes::KubernetesConfig;
 
 /// Connecting to the API must fail fast: a black-holed address otherwise hangs for the OS's
 /// TCP connect timeout (minutes).

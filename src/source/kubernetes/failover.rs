@@ -28,7 +28,7 @@ use kube::api::{Api, ListParams};
 use tokio::sync::watch;
 
 use super::client::ClientError;
-use crate::config::model::KubernetesConfig;
+use crate::plugin::kubernetes::KubernetesConfig;
 use crate::status::{ApiStatus, EndpointOrigin, EndpointStatus};
 
 /// How often every candidate is checked.

@@ -1,5 +1,6 @@
 use super::*;
-use crate::config::model::{LabelSelector, Location};
+use crate::config::model::Location;
+use crate::plugin::kubernetes::LabelSelector;
 
 fn block(corefile_options: impl FnOnce(&mut KubernetesConfig)) -> KubernetesConfig {
     let mut k = KubernetesConfig::with_zones(

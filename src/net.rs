@@ -1,0 +1,26 @@
+//! Addresses on this machine: how a local client reaches a listener (a wildcard listener is
+//! reached on loopback) and where it binds to do so. No sockets are opened here.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// The address to reach a listener from this machine (a wildcard becomes loopback).
+pub fn loopback_of(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+/// Where a client on this machine binds to reach `addr`: loopback of the same family, any port.
+pub fn loopback_client_for(addr: SocketAddr) -> SocketAddr {
+    if addr.is_ipv6() {
+        SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0)
+    } else {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
+    }
+}
