@@ -22,6 +22,7 @@ pub use crate::corefile::listen::listen_addr;
 pub use crate::corefile::reverse::reverse_zones_for_cidr;
 pub use crate::corefile::{parse_duration, ConfigError, Files, RealFiles};
 pub use crate::plugin::forward::{address, resolv_conf};
+pub use plugins::coredns_plugin_order;
 
 use crate::corefile::parser::{self, Item};
 use crate::corefile::{include, lexer, zone};

@@ -72,3 +72,12 @@ const COREDNS_PLUGINS: &[&str] = &[
 pub fn is_coredns_plugin(name: &str) -> bool {
     COREDNS_PLUGINS.contains(&name)
 }
+
+/// CoreDNS's plugin names in `plugin.cfg` order (the order its chains run in).
+pub fn coredns_plugin_order() -> &'static [&'static str] {
+    let end = COREDNS_PLUGINS
+        .iter()
+        .position(|n| *n == "import")
+        .unwrap_or(COREDNS_PLUGINS.len());
+    &COREDNS_PLUGINS[..end]
+}

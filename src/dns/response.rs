@@ -3,6 +3,7 @@
 //! not fit the client's limit.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::Record;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
@@ -19,6 +20,9 @@ pub struct Sections {
     pub answers: Vec<Record>,
     pub authorities: Vec<Record>,
     pub additionals: Vec<Record>,
+    /// EDNS options for the response's OPT record (`nsid`); sent only when the client used
+    /// EDNS.
+    pub edns_options: Vec<EdnsOption>,
 }
 
 fn response_edns(request_edns: Option<&Edns>) -> Option<Edns> {
@@ -54,6 +58,11 @@ pub fn encode(request: &Request, sections: Sections, limit: usize, out: &mut Vec
     m.metadata.response_code = sections.rcode;
     m.queries.push(request.query().clone());
     m.edns = response_edns(request.edns());
+    if let Some(edns) = m.edns.as_mut() {
+        for option in sections.edns_options {
+            edns.options_mut().insert(option);
+        }
+    }
     m.answers = sections.answers;
     m.authorities = sections.authorities;
     m.additionals = sections.additionals;

@@ -5,6 +5,9 @@
 //!
 //! A query nobody answers is REFUSED, as CoreDNS does when no plugin claims a name.
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 

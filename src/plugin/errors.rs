@@ -1,7 +1,7 @@
 //! The `errors` plugin: `errors [{ consolidate DURATION REGEXP [LEVEL]; stacktrace }]` — one log
 //! line for every answer that failed (a failed upstream exchange that became SERVFAIL), in
 //! CoreDNS's words. `consolidate` and `stacktrace` are checked for shape and otherwise ignored.
-//! Doc page: `docs/errors.md`.
+//! Doc page: `README.md` in its folder.
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! full), a small pool of idle TCP connections per upstream (closed after `expire`), in-band health
 //! checking and the `max_concurrent` limit. It does not write answers to clients, cache, or decide
 //! rcodes: its place in the chain (`handler`) SERVFAILs on an error and REFUSEs on
-//! [`ForwardError::Refused`]. Doc page: `docs/forward.md`.
+//! [`ForwardError::Refused`]. Doc page: `README.md` in its folder.
 //!
 //! Semantics follow CoreDNS's `forward`: on an error the next upstream in policy order is tried
 //! until the overall deadline; an error also starts a health-check loop for that upstream (a

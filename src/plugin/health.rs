@@ -1,6 +1,6 @@
 //! The `health` plugin: `health [ADDR] { lameduck DURATION }` (default `:8080`). Its listener
 //! serves `/health` (liveness: Cairn answers DNS itself, never the API) and `/status`; it has no
-//! place in the query chain. Doc page: `docs/health.md`.
+//! place in the query chain. Doc page: `README.md` in its folder.
 
 use std::sync::Arc;
 use std::time::Duration;

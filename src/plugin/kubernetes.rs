@@ -2,7 +2,7 @@
 //! `fallthrough` covers the name, and ExternalName targets outside the cluster chased through
 //! the block's `forward`. Its options also say how the source watches the API (`endpoint`,
 //! `kubeconfig`, `namespaces`, `labels`, `snapshot`, …): `run/` reads them. Doc page:
-//! `docs/kubernetes.md`.
+//! `README.md` in its folder.
 //!
 //! Its engine: the cluster state a source fills ([`crate::cluster::model`]) becomes an immutable
 //! [`index`] per block, swapped in atomically by [`publish`]; [`answer`] reads it.
@@ -92,6 +92,7 @@ impl Plugin for Kubernetes {
             authorities: found.authorities,
             additionals: found.additionals,
             truncated: false,
+            edns_options: Vec::new(),
         };
         match (found.chase, &self.forward) {
             (Some(target), Some(forward)) => {

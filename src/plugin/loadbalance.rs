@@ -1,6 +1,6 @@
 //! The `loadbalance` plugin: `loadbalance [round_robin]` — address records of an answer in
 //! random order on the way out, after everything else (so a CNAME still precedes its target's
-//! addresses), as CoreDNS's round_robin policy does. Doc page: `docs/loadbalance.md`.
+//! addresses), as CoreDNS's round_robin policy does. Doc page: `README.md` in its folder.
 
 use std::sync::Arc;
 

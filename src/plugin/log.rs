@@ -1,7 +1,7 @@
 //! The `log` plugin: `log [NAMES...] [FORMAT] { class CLASSES... }` — CoreDNS's query log line
 //! for every answer sent (or the classes given: all, success, denial, error), written once the
 //! answer is encoded. The format argument is read and not applied yet: lines are always in
-//! CoreDNS's common format. Doc page: `docs/log.md`.
+//! CoreDNS's common format. Doc page: `README.md` in its folder.
 
 mod setup;
 

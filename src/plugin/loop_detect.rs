@@ -1,7 +1,7 @@
 //! The `loop` plugin (`loop`): finds a forwarding loop with a probe query sent to the block's
 //! own listener at start ([`guard`]) and, once one is found, answers SERVFAIL for the names the
 //! block's `forward` would send upstream, while the cluster zone keeps being answered. Doc
-//! page: `docs/loop.md`.
+//! page: `README.md` in its folder.
 
 pub mod guard;
 

@@ -1,7 +1,7 @@
 //! The `prometheus` plugin: `prometheus [ADDR]` (default `localhost:9153`). Its listener
 //! serves `/metrics`, CoreDNS's metric names and Cairn's `cairn_*`; the per-query counters are
 //! kept by every chain (as the `metrics` module says), so it has no place in the query chain.
-//! Doc page: `docs/prometheus.md`.
+//! Doc page: `README.md` in its folder.
 
 use std::sync::Arc;
 

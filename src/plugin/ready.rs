@@ -1,7 +1,7 @@
 //! The `ready` plugin: `ready [ADDR]` (default `:8181`). Its listener serves `/ready`, true
 //! once there is something correct to serve (a list from the API or a restored snapshot) and
 //! false again during shutdown's lameduck; it has no place in the query chain. Doc page:
-//! `docs/ready.md`.
+//! `README.md` in its folder.
 
 use std::sync::Arc;
 

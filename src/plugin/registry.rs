@@ -1,5 +1,5 @@
-//! What a plugin's folder provides to be listed in [`super::order`], and the macro that turns
-//! that list into the plugin types: [`super::Kind`] (which plugin, in order), [`super::Setup`]
+//! What a plugin's folder provides to be listed in the `plugin` module's order list, and the
+//! macro that turns that list into the plugin types: [`super::Kind`] (which plugin, in order), [`super::Setup`]
 //! (its typed options), the dispatch from a Corefile directive to the right parser, and from a
 //! setup to the plugin in a block's chain.
 
@@ -114,9 +114,13 @@ pub trait Pick: Sized {
     fn pick(setup: &super::Setup) -> Option<&Self>;
 }
 
-/// Declares the plugins, in CoreDNS's order: `Kind => OptionsType,` per line.
+/// Declares the plugins, in CoreDNS's order, one `module::OptionsType => Kind,` per line:
+/// each line declares the plugin's module (its folder) and its [`super::Kind`] and
+/// [`super::Setup`] variants.
 macro_rules! plugins {
-    ($($kind:ident => $config:ty,)*) => {
+    ($($module:ident :: $config:ident => $kind:ident,)*) => {
+        $(pub mod $module;)*
+
         /// A plugin Cairn implements. The declaration order is the order plugins run in.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Kind {
@@ -130,7 +134,14 @@ macro_rules! plugins {
             /// Its name in a Corefile and in metrics.
             pub fn name(self) -> &'static str {
                 match self {
-                    $(Kind::$kind => <$config as $crate::plugin::Configure>::NAME,)*
+                    $(Kind::$kind => <$module::$config as $crate::plugin::Configure>::NAME,)*
+                }
+            }
+
+            /// Its folder under `src/plugin/` (where its `README.md`, the doc page, is).
+            pub fn module(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => stringify!($module),)*
                 }
             }
 
@@ -143,7 +154,7 @@ macro_rules! plugins {
         /// One plugin's typed options, as a server block holds them.
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum Setup {
-            $($kind($config),)*
+            $($kind($module::$config),)*
         }
 
         impl Setup {
@@ -161,7 +172,7 @@ macro_rules! plugins {
             ) -> Result<Setup, $crate::corefile::ConfigError> {
                 match kind {
                     $(Kind::$kind => {
-                        <$config as $crate::plugin::Configure>::parse(d, block).map(Setup::$kind)
+                        <$module::$config as $crate::plugin::Configure>::parse(d, block).map(Setup::$kind)
                     })*
                 }
             }
@@ -195,7 +206,7 @@ macro_rules! plugins {
         }
 
         $(
-            impl $crate::plugin::registry::Pick for $config {
+            impl $crate::plugin::registry::Pick for $module::$config {
                 fn pick(setup: &Setup) -> Option<&Self> {
                     #[allow(unreachable_patterns)]
                     match setup {

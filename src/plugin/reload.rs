@@ -1,6 +1,6 @@
 //! The `reload` plugin: `reload [INTERVAL [JITTER]]` — the Corefile is checked for changes every
 //! interval (plus a random jitter) and applied without dropping a query (`run/`'s reload loop).
-//! It has no place in the query chain. Doc page: `docs/reload.md`.
+//! It has no place in the query chain. Doc page: `README.md` in its folder.
 
 mod setup;
 

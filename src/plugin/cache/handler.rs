@@ -203,6 +203,7 @@ fn from_cache(m: &Message) -> Sections {
             .cloned()
             .collect(),
         truncated: m.metadata.truncation,
+        edns_options: Vec::new(),
     }
 }
 

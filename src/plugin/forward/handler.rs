@@ -96,5 +96,6 @@ fn sections_of(m: &Message) -> Sections {
             .cloned()
             .collect(),
         truncated: m.metadata.truncation,
+        edns_options: Vec::new(),
     }
 }
