@@ -363,7 +363,6 @@ pub struct Metrics {
     caches: Interner<Interner<CacheSeries>>,
     upstreams: Interner<UpstreamSeries>,
     programming: Programming,
-    survival: survival::Survival,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -383,7 +382,15 @@ fn nanos(d: Duration) -> u64 {
 }
 
 impl Metrics {
+    /// Metrics whose `cairn_*` survival series are read from a status board of their own (for
+    /// tests and tools; a server's is [`Metrics::with_status`]).
     pub fn new() -> Self {
+        Metrics::with_status(crate::status::StatusBoard::default())
+    }
+
+    /// Metrics whose `cairn_api_*`, `cairn_data_*`, `cairn_snapshot_*` and `cairn_nodelocal_*`
+    /// series are read at scrape time from `status`, the board `/status` serves.
+    pub fn with_status(status: crate::status::StatusBoard) -> Self {
         let mut registry = Registry::default();
         let f = Families::register(&mut registry);
 
@@ -410,8 +417,8 @@ impl Metrics {
 
         let programming = Programming::default();
         registry.register_collector(Box::new(programming.clone()));
-        let survival = survival::Survival::default();
-        registry.register_collector(Box::new(survival.clone()));
+        let survival = survival::Survival(status);
+        registry.register_collector(Box::new(survival));
 
         Metrics {
             registry,
@@ -420,7 +427,6 @@ impl Metrics {
             caches: Interner::default(),
             upstreams: Interner::default(),
             programming,
-            survival,
         }
     }
 
@@ -761,12 +767,6 @@ impl Metrics {
     /// pass [`SERVICE_KIND_CLUSTER_IP`] for it. Setting a kind again replaces its source.
     pub fn set_programming_source(&self, service_kind: &str, source: Arc<ProgrammingLatency>) {
         self.programming.set(service_kind, source);
-    }
-
-    /// The status board the `cairn_api_*`, `cairn_data_*` and `cairn_snapshot_*` metrics are
-    /// read from at scrape time (the same one `/status` serves).
-    pub fn status_board(&self) -> &crate::status::StatusBoard {
-        &self.survival.0
     }
 
     /// The Prometheus text exposition (format 0.0.4, [`CONTENT_TYPE`]) of every metric.

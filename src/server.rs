@@ -11,16 +11,16 @@ pub mod mmsg;
 pub mod tcp;
 pub mod udp;
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::cluster::model::ClusterState;
 use crate::config::model::Config;
-use crate::http::{Health, Liveness, Readiness, Routes};
+use crate::http::Readiness;
 use crate::metrics::Metrics;
-use crate::net::loopback_of;
 use crate::plugin::health::HealthConfig;
+use crate::plugin::kubernetes::publish::serial_now;
 use crate::plugin::kubernetes::publish::Publisher;
 use crate::plugin::kubernetes::KubernetesConfig;
 use crate::plugin::prometheus::PrometheusConfig;
@@ -46,23 +46,23 @@ pub enum ServerError {
 
 /// A server whose sockets are bound and answering. Dropping it stops the UDP workers.
 pub struct RunningServer {
-    addrs: Vec<SocketAddr>,
+    pub(crate) addrs: Vec<SocketAddr>,
     /// The HTTP listeners and the roles each serves.
-    http: Vec<(Vec<HttpRole>, crate::http::BoundHttp)>,
-    readiness: Readiness,
-    lameduck: Arc<AtomicBool>,
-    lameduck_after: std::time::Duration,
+    pub(crate) http: Vec<(Vec<HttpRole>, crate::http::BoundHttp)>,
+    pub(crate) readiness: Readiness,
+    pub(crate) lameduck: Arc<AtomicBool>,
+    pub(crate) lameduck_after: std::time::Duration,
     /// The listening addresses as configured (port 0 before binding), each with its handler.
-    handlers: Vec<((IpAddr, u16), SocketAddr, Arc<Handler>)>,
-    configured: Vec<(IpAddr, u16)>,
-    publisher: Publisher,
-    stop: Arc<AtomicBool>,
-    metrics: Arc<Metrics>,
+    pub(crate) handlers: Vec<((IpAddr, u16), SocketAddr, Arc<Handler>)>,
+    pub(crate) configured: Vec<(IpAddr, u16)>,
+    pub(crate) publisher: Publisher,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) metrics: Arc<Metrics>,
     /// Every UDP socket and its queries waiting for upstreams, for
     /// [`RunningServer::hand_over`].
-    udp_sockets: Vec<(Arc<std::net::UdpSocket>, Arc<tokio::sync::Semaphore>)>,
+    pub(crate) udp_sockets: Vec<(Arc<std::net::UdpSocket>, Arc<tokio::sync::Semaphore>)>,
     /// TCP listeners, upstream traffic and health checks run here.
-    runtime: Option<tokio::runtime::Runtime>,
+    pub(crate) runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl RunningServer {
@@ -204,7 +204,7 @@ fn same_kubernetes(a: &KubernetesConfig, b: &KubernetesConfig) -> bool {
 
 /// Starts the background work of a listener's chains (again after a reload: the new chains
 /// have not started; a chain shared by several listeners starts once).
-fn start_chains(runtime: &tokio::runtime::Handle, handler: &Handler, addr: SocketAddr) {
+pub(crate) fn start_chains(runtime: &tokio::runtime::Handle, handler: &Handler, addr: SocketAddr) {
     for chain in handler.chains() {
         chain.start(runtime, addr);
     }
@@ -220,7 +220,7 @@ pub enum HttpRole {
 
 /// The HTTP listeners of `config` (the first block that names each plugin decides its address,
 /// as every block shares one process).
-fn http_roles(config: &Config) -> Vec<(SocketAddr, HttpRole)> {
+pub(crate) fn http_roles(config: &Config) -> Vec<(SocketAddr, HttpRole)> {
     let mut out = Vec::new();
     if let Some(h) = config.first::<HealthConfig>() {
         out.push((h.addr, HttpRole::Health));
@@ -232,38 +232,6 @@ fn http_roles(config: &Config) -> Vec<(SocketAddr, HttpRole)> {
         out.push((p.addr, HttpRole::Metrics));
     }
     out
-}
-
-/// Liveness: Cairn answers a DNS query itself (any answer will do: the process can serve).
-/// Never depends on the API or the upstream.
-fn answers_dns(addr: SocketAddr) -> bool {
-    let Ok(socket) = std::net::UdpSocket::bind(crate::net::loopback_client_for(addr)) else {
-        return false;
-    };
-    if socket
-        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
-        .is_err()
-    {
-        return false;
-    }
-    // A query with a random ID for `. SOA`: answered (REFUSED or not) by any running server.
-    let id = fastrand::u16(..);
-    let mut query = id.to_be_bytes().to_vec();
-    query.extend_from_slice(&[0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1]);
-    if socket.send_to(&query, addr).is_err() {
-        return false;
-    }
-    let mut buf = [0u8; 1500];
-    matches!(socket.recv_from(&mut buf), Ok((n, _)) if n >= 12 && buf[..2] == id.to_be_bytes())
-}
-
-/// The SOA serial for state observed now: seconds since the epoch (opaque to clients).
-pub fn serial_now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| {
-            u32::try_from(d.as_secs() % u64::from(u32::MAX)).unwrap_or(1)
-        })
 }
 
 /// The addresses the server answers on, for the apex NS glue and `ns.dns.<zone>`: the bound
@@ -285,7 +253,7 @@ fn own_ips(bind: &[IpAddr]) -> Vec<IpAddr> {
 /// Binds `workers` UDP sockets and one TCP listener on the same address. For port 0 the port the
 /// first UDP socket gets may already be taken for TCP (by any outgoing connection), so that case
 /// retries with a new port a few times.
-fn bind_listener(
+pub(crate) fn bind_listener(
     requested: SocketAddr,
     workers: usize,
     shared: bool,
@@ -313,28 +281,34 @@ fn bind_listener(
 /// A server whose indexes exist but whose sockets are not bound yet: a source can publish into
 /// it (through [`Prepared::publisher`]) before it starts answering.
 pub struct Prepared {
-    publisher: Publisher,
+    pub(crate) publisher: Publisher,
     /// The `health`, `ready` and `prometheus` listeners the Corefile asks for.
-    http: Vec<(SocketAddr, HttpRole)>,
-    readiness: Readiness,
-    status: StatusBoard,
-    lameduck: Arc<AtomicBool>,
+    pub(crate) http: Vec<(SocketAddr, HttpRole)>,
+    pub(crate) readiness: Readiness,
+    pub(crate) status: StatusBoard,
+    pub(crate) lameduck: Arc<AtomicBool>,
     /// The state given at preparation is complete (a dump): ready as soon as listening.
-    ready_at_start: bool,
+    pub(crate) ready_at_start: bool,
     /// `health { lameduck DUR }`.
-    lameduck_after: std::time::Duration,
-    metrics: Arc<Metrics>,
+    pub(crate) lameduck_after: std::time::Duration,
+    pub(crate) metrics: Arc<Metrics>,
     /// Listening address -> the blocks it serves, in Corefile order.
-    listeners: Vec<((IpAddr, u16), Vec<Block>)>,
+    pub(crate) listeners: Vec<((IpAddr, u16), Vec<Block>)>,
     /// Fixed ports bound with SO_REUSEPORT for TCP and HTTP too (node-local mode: an update
     /// runs two instances on the same addresses).
-    shared_ports: bool,
+    pub(crate) shared_ports: bool,
 }
 
-/// Builds the handler chains and one index per `kubernetes` block from `state`.
-pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
+/// Builds the handler chains and one index per `kubernetes` block from `state`; `/status`
+/// and the `cairn_*` metrics read `status`.
+pub fn prepare(
+    config: Config,
+    state: &ClusterState,
+    synced: bool,
+    status: StatusBoard,
+) -> Prepared {
     let serial = serial_now();
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::with_status(status.clone()));
     let http = http_roles(&config);
     let lameduck_after = config
         .first::<HealthConfig>()
@@ -359,7 +333,7 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
         publisher,
         http,
         readiness: Readiness::new("kubernetes"),
-        status: metrics.status_board().clone(),
+        status,
         lameduck: Arc::new(AtomicBool::new(false)),
         ready_at_start: synced || !has_kubernetes,
         lameduck_after,
@@ -367,11 +341,6 @@ pub fn prepare(config: Config, state: &ClusterState, synced: bool) -> Prepared {
         metrics,
         shared_ports,
     }
-}
-
-/// Binds every listener of `config` and starts answering from `state`.
-pub fn start(config: Config, state: ClusterState) -> Result<RunningServer, ServerError> {
-    prepare(config, &state, true).listen()
 }
 
 impl Prepared {
@@ -394,144 +363,5 @@ impl Prepared {
     /// prepared state is complete (`require_fresh` with a restored snapshot).
     pub fn hold_readiness(&mut self) {
         self.ready_at_start = false;
-    }
-
-    /// Binds every listener and starts answering.
-    pub fn listen(self) -> Result<RunningServer, ServerError> {
-        let Prepared {
-            publisher,
-            http,
-            readiness,
-            status,
-            lameduck,
-            ready_at_start,
-            lameduck_after,
-            listeners,
-            metrics,
-            shared_ports,
-        } = self;
-        let stop = Arc::new(AtomicBool::new(false));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("cairn-io")
-            .enable_all()
-            .build()
-            .map_err(ServerError::Runtime)?;
-        let mut tcp_listeners = Vec::new();
-        let mut addrs = Vec::new();
-        let mut handlers = Vec::new();
-        let mut udp_sockets = Vec::new();
-        let configured: Vec<(IpAddr, u16)> = listeners.iter().map(|(k, _)| *k).collect();
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        for (key, blocks) in listeners {
-            let requested = SocketAddr::new(key.0, key.1);
-            let (sockets, tcp, addr) = match bind_listener(requested, workers, shared_ports) {
-                Ok(bound) => bound,
-                Err(source) if key.0 == IpAddr::V6(Ipv6Addr::UNSPECIFIED) => {
-                    tracing::warn!(addr = %requested, %source, "IPv6 wildcard unavailable; serving IPv4 only");
-                    continue;
-                }
-                Err(source) => {
-                    return Err(ServerError::Bind {
-                        addr: requested,
-                        source,
-                    })
-                }
-            };
-            let bind_err = |source| ServerError::Bind { addr, source };
-            let handler = Arc::new(Handler::new(blocks));
-            handlers.push((key, addr, handler.clone()));
-            for socket in sockets {
-                let socket = Arc::new(socket);
-                let waiting = udp::spawn(
-                    socket.clone(),
-                    handler.clone(),
-                    publisher.generation(),
-                    stop.clone(),
-                    runtime.handle().clone(),
-                )
-                .map_err(bind_err)?;
-                udp_sockets.push((socket, waiting));
-            }
-            start_chains(runtime.handle(), &handler, addr);
-            tcp_listeners.push((tcp, handler));
-            tracing::info!(%addr, "listening on UDP and TCP");
-            addrs.push(addr);
-        }
-        for (listener, handler) in tcp_listeners {
-            let _entered = runtime.enter();
-            match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => {
-                    runtime.spawn(tcp::serve(l, handler));
-                }
-                Err(err) => tracing::error!(%err, "cannot serve TCP"),
-            }
-        }
-        let dns_addr = addrs.first().copied().map(loopback_of);
-        let liveness = Liveness::new(move || dns_addr.is_some_and(answers_dns));
-        let mut bound_http = Vec::new();
-        let roles = http.into_iter().map(|(addr, role)| {
-            let routes = match role {
-                HttpRole::Health => Routes {
-                    health: Some(Health {
-                        liveness: liveness.clone(),
-                        lameduck: lameduck.clone(),
-                        status: status.clone(),
-                    }),
-                    ..Routes::default()
-                },
-                HttpRole::Ready => Routes {
-                    ready: Some(readiness.clone()),
-                    ..Routes::default()
-                },
-                HttpRole::Metrics => Routes {
-                    metrics: Some(metrics.clone()),
-                    ..Routes::default()
-                },
-            };
-            (addr, (role, routes))
-        });
-        let mut grouped: Vec<(SocketAddr, Vec<HttpRole>, Routes)> = Vec::new();
-        for (addr, (role, routes)) in roles {
-            match grouped.iter_mut().find(|(a, _, _)| *a == addr) {
-                Some((_, names, existing)) => {
-                    names.push(role);
-                    *existing = std::mem::take(existing).merge(routes);
-                }
-                None => grouped.push((addr, vec![role], routes)),
-            }
-        }
-        for (addr, roles, routes) in grouped {
-            // Bound on the server's runtime; waited for with a plain channel, since `listen` may
-            // itself be called from inside another runtime.
-            let (tx, rx) = std::sync::mpsc::channel();
-            runtime.spawn(async move {
-                let _ = tx.send(crate::http::serve_shared(addr, routes, shared_ports).await);
-            });
-            let bound = rx
-                .recv()
-                .map_err(|_| std::io::Error::other("the HTTP listener task ended"))
-                .and_then(|r| r)
-                .map_err(|source| ServerError::Bind { addr, source })?;
-            tracing::info!(addr = %bound.addr, ?roles, "serving HTTP");
-            bound_http.push((roles, bound));
-        }
-        if ready_at_start {
-            readiness.set_ready();
-        }
-        Ok(RunningServer {
-            addrs,
-            http: bound_http,
-            readiness,
-            lameduck,
-            lameduck_after,
-            handlers,
-            configured,
-            publisher,
-            stop,
-            metrics,
-            udp_sockets,
-            runtime: Some(runtime),
-        })
     }
 }

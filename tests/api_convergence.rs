@@ -116,7 +116,7 @@ fn fresh(api: &apisim::ApiServer) -> cairn::server::RunningServer {
         &|_: &str| None,
     )
     .unwrap();
-    cairn::server::start(config, state).unwrap()
+    cairn::run::start(config, state).unwrap()
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn run(name: &str, upstream: &Upstream) -> Running {
     let corefile = localize(name, upstream, dir.path());
     let config = cairn::config::parse_corefile(&corefile, &dir.path().join("Corefile"), &|_| None)
         .unwrap_or_else(|e| panic!("{name} does not load: {e}\n{corefile}"));
-    let server = cairn::server::start(config, example_state()).expect("server starts");
+    let server = cairn::run::start(config, example_state()).expect("server starts");
     Running { server, _dir: dir }
 }
 
@@ -355,7 +355,7 @@ fn serve_stale_answers_from_the_cache_when_the_upstream_is_gone() {
     );
     let config =
         cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
-    let server = cairn::server::start(config, Default::default()).unwrap();
+    let server = cairn::run::start(config, Default::default()).unwrap();
     let dns = server.local_addrs()[0];
     let ask = || {
         exchange(
@@ -391,7 +391,7 @@ fn refreshing_a_cached_cluster_name_never_asks_the_upstream() {
     );
     let config =
         cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
-    let server = cairn::server::start(config, example_state()).unwrap();
+    let server = cairn::run::start(config, example_state()).unwrap();
     let dns = server.local_addrs()[0];
     for _ in 0..6 {
         let m = exchange(
@@ -436,7 +436,7 @@ fn a_forwarding_loop_stops_forwarding_but_not_the_cluster_zone() {
     );
     let config =
         cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
-    let server = cairn::server::start(config, example_state()).unwrap();
+    let server = cairn::run::start(config, example_state()).unwrap();
     let metrics = server.http_addr(cairn::server::HttpRole::Metrics).unwrap();
     let started = Instant::now();
     while !get(metrics, "/metrics")
@@ -484,7 +484,7 @@ fn a_hosts_file_change_reaches_udp_clients_past_the_encoded_answers() {
     );
     let config =
         cairn::config::parse_corefile(&corefile, Path::new("Corefile"), &|_| None).unwrap();
-    let server = cairn::server::start(config, example_state()).unwrap();
+    let server = cairn::run::start(config, example_state()).unwrap();
     let dns = server.local_addrs()[0];
     let q = query("new.cluster.local.", RecordType::A, None);
     for _ in 0..4 {

@@ -20,7 +20,7 @@ fn published_changes_are_answered_immediately() {
     let config = cairn::config::parse_corefile(COREFILE, Path::new("Corefile"), &|_: &str| None)
         .expect("Corefile parses");
     let mut state = fixture_state();
-    let server = cairn::server::start(config, state.clone()).expect("server starts");
+    let server = cairn::run::start(config, state.clone()).expect("server starts");
     let addr = server.local_addrs()[0];
     let ask = |name: &str, t| {
         exchange(addr, t, &query(name, RecordType::A, Some(1232))).expect("an answer")

@@ -21,10 +21,11 @@ use crate::cluster::model::ClusterState;
 use crate::config::model::Config;
 use crate::plugin::kubernetes::KubernetesConfig;
 use crate::source::kubernetes::{self, failover::Failover, SourceStatus};
-use crate::status::{DataStatus, SnapshotStatus, Status};
+use crate::status::{DataStatus, SnapshotStatus, Status, StatusBoard};
 
 /// Starts the watches, waits as the first `kubernetes` block says, and starts answering.
 pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
+    let board = StatusBoard::default();
     let pods_node = super::nodelocal::pods_node(&config, &|k| std::env::var(k).ok())?;
     let blocks: Vec<KubernetesConfig> = config
         .servers
@@ -32,9 +33,15 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
         .filter_map(|s| s.get::<KubernetesConfig>().cloned())
         .collect();
     let Some(first) = blocks.first().cloned() else {
-        let server = crate::server::prepare(config, &ClusterState::default(), false).listen()?;
+        let server = super::listen(crate::server::prepare(
+            config,
+            &ClusterState::default(),
+            false,
+            board.clone(),
+        ))?;
         return Ok(super::Running {
             server,
+            status: board,
             source: None,
             snapshot: None,
         });
@@ -52,13 +59,16 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     };
     let is_restored = restored.is_some();
     let empty = ClusterState::default();
-    let mut prepared =
-        crate::server::prepare(config, restored.as_ref().unwrap_or(&empty), is_restored);
+    let mut prepared = crate::server::prepare(
+        config,
+        restored.as_ref().unwrap_or(&empty),
+        is_restored,
+        board.clone(),
+    );
     if is_restored && first.require_fresh {
         prepared.hold_readiness();
     }
     let publisher = prepared.publisher().clone();
-    let board = prepared.status_board().clone();
     let writer = disk.as_ref().map(|d| {
         SnapshotWriter::start_with(
             d.path.clone(),
@@ -99,7 +109,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     // With a restored snapshot there is something correct to serve already: answer before
     // anything touches the API (building its clients alone can take a while).
     let stage = if is_restored {
-        Stage::Listening(prepared.listen()?)
+        Stage::Listening(super::listen(prepared)?)
     } else {
         Stage::Prepared(prepared)
     };
@@ -135,7 +145,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     }
     let server = match stage {
         Stage::Listening(server) => server,
-        Stage::Prepared(prepared) => prepared.listen()?,
+        Stage::Prepared(prepared) => super::listen(prepared)?,
     };
     let programming = status.borrow().programming.clone();
     server
@@ -168,6 +178,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
         }
     });
     Ok(super::Running {
+        status: board,
         server,
         source: Some(source),
         snapshot: kept,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::config::model::Config;
-use crate::status::{DataStatus, Status};
+use crate::status::{DataStatus, Status, StatusBoard};
 
 /// Loads `dump` and serves it as `config` says.
 pub fn serve(config: Config, dump: &Path) -> anyhow::Result<super::Running> {
@@ -29,7 +29,8 @@ pub fn serve(config: Config, dump: &Path) -> anyhow::Result<super::Running> {
         from = %dump.display(),
         "loaded cluster state"
     );
-    let prepared = crate::server::prepare(config, &state, true);
+    let board = StatusBoard::default();
+    let prepared = crate::server::prepare(config, &state, true, board.clone());
     let started = Instant::now();
     let counts = [
         state.namespaces.len(),
@@ -37,7 +38,7 @@ pub fn serve(config: Config, dump: &Path) -> anyhow::Result<super::Running> {
         state.endpoint_slices.len(),
         state.pods.len(),
     ];
-    prepared.status_board().install(move || Status {
+    board.install(move || Status {
         version: env!("CARGO_PKG_VERSION").to_string(),
         uptime_seconds: started.elapsed().as_secs_f64(),
         live: false,
@@ -56,9 +57,10 @@ pub fn serve(config: Config, dump: &Path) -> anyhow::Result<super::Running> {
         snapshot: None,
         node_local: None,
     });
-    let server = prepared.listen().context("cannot start serving")?;
+    let server = super::listen(prepared).context("cannot start serving")?;
     Ok(super::Running {
         server,
+        status: board,
         source: None,
         snapshot: None,
     })

@@ -314,7 +314,7 @@ async fn own_state(
         owned.publisher.update(
             state,
             &affected,
-            crate::server::serial_now(),
+            crate::plugin::kubernetes::publish::serial_now(),
             synced || owned.restored,
         );
         if relisted {

@@ -126,7 +126,8 @@ pub fn start_cairn(corefile: &str, wait_sync: Duration) -> Cairn {
         .enable_all()
         .build()
         .unwrap();
-    let prepared = cairn::server::prepare(config, &ClusterState::default(), false);
+    let prepared =
+        cairn::server::prepare(config, &ClusterState::default(), false, Default::default());
     let mut status = runtime.block_on(async {
         let base = kubernetes::client::config(&blocks[0])
             .await
@@ -138,7 +139,7 @@ pub fn start_cairn(corefile: &str, wait_sync: Duration) -> Cairn {
     });
     let _ = runtime
         .block_on(async { tokio::time::timeout(wait_sync, status.wait_for(|s| s.synced)).await });
-    let server = prepared.listen().expect("listeners bind");
+    let server = cairn::run::listen(prepared).expect("listeners bind");
     let addr = server.local_addrs()[0];
     Cairn {
         server,

@@ -1,6 +1,6 @@
 //! Shared harness for the socket-level DNS tests (`tests/conformance.rs`, `tests/protocol.rs`).
 //!
-//! Starts the real server (`cairn::server::start`) from a Corefile string and the conformance
+//! Starts the real server (`cairn::run::start`) from a Corefile string and the conformance
 //! fixture (`tests/fixtures/conformance.yaml`), sends queries over real UDP and TCP sockets with
 //! `std::net`, and renders answers as zone-file lines (hickory's `Record` Display:
 //! `{name} {ttl} {class} {type} {rdata}`), with the opaque SOA serial replaced by `SERIAL`.
@@ -56,7 +56,7 @@ pub fn start(corefile: &str) -> Server {
             Ok(c) => c,
             Err(e) => panic!("Corefile does not parse: {e}\n{corefile}"),
         };
-    let running = match cairn::server::start(config, fixture_state()) {
+    let running = match cairn::run::start(config, fixture_state()) {
         Ok(r) => r,
         Err(e) => panic!("server does not start: {e}\n{corefile}"),
     };

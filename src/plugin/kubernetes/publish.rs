@@ -102,3 +102,12 @@ impl Publisher {
         self.generation.clone()
     }
 }
+
+/// The SOA serial for state observed now: seconds since the epoch (opaque to clients).
+pub fn serial_now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| {
+            u32::try_from(d.as_secs() % u64::from(u32::MAX)).unwrap_or(1)
+        })
+}
