@@ -39,9 +39,12 @@ mod labels;
 mod programming;
 mod survival;
 #[cfg(test)]
+pub mod test_support;
+#[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, OnceLock};
+use std::any::Any;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
@@ -53,12 +56,14 @@ use prometheus_client::registry::Registry;
 
 use crate::dns::Transport;
 
-pub use histogram::{AtomicHistogram, SIZE_BUCKETS, TIME_BUCKETS};
-use intern::Interner;
-use labels::{Value, N_QTYPES, N_RCODES};
+pub use histogram::{
+    new_time as new_time_histogram, AtomicHistogram, PROGRAMMING_BUCKETS, SIZE_BUCKETS,
+    TIME_BUCKETS,
+};
+pub use intern::Interner;
+use labels::N_QTYPES;
+pub use labels::{rcode_index, rcode_name, Value, N_RCODES};
 use programming::Programming;
-
-use crate::source::kubernetes::latency::ProgrammingLatency;
 
 /// `Content-Type` of [`Metrics::render`]'s output (Prometheus text format 0.0.4).
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -66,15 +71,19 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 /// `service_kind` label Cairn uses for its programming-latency histogram.
 pub const SERVICE_KIND_CLUSTER_IP: &str = "cluster_ip";
 
-/// `proxy_name` of the `forward` plugin in `coredns_proxy_*`.
-const PROXY_NAME: &str = "forward";
-
 /// `view` label: Cairn has no views.
-fn view() -> Value {
+pub fn view() -> Value {
     "".into()
 }
 
-type HistogramFamily<L> = Family<L, AtomicHistogram, fn() -> AtomicHistogram>;
+/// A plugin's metric families: registered into the one registry the first time a plugin asks
+/// for them ([`Metrics::plugin`]), so only the plugins a Corefile uses export series.
+pub trait PluginMetrics: Send + Sync + 'static {
+    fn register(registry: &mut Registry) -> Self;
+}
+
+/// A family of [`AtomicHistogram`]s.
+pub type HistogramFamily<L> = Family<L, AtomicHistogram, fn() -> AtomicHistogram>;
 
 /// The registered metric families; series are created through these on first use.
 #[derive(Debug)]
@@ -84,22 +93,7 @@ struct Families {
     duration: HistogramFamily<labels::Duration>,
     request_size: HistogramFamily<labels::Size>,
     response_size: HistogramFamily<labels::Size>,
-    cache_entries: Family<labels::CacheTyped, Gauge>,
-    cache_hits: Family<labels::CacheTyped, Counter>,
-    cache_requests: Family<labels::Cache, Counter>,
-    cache_misses: Family<labels::Cache, Counter>,
-    cache_served_stale: Family<labels::Cache, Counter>,
-    cache_prefetch: Family<labels::Cache, Counter>,
-    proxy_duration: HistogramFamily<labels::ProxyDuration>,
-    proxy_healthcheck_failures: Family<labels::ProxyTo, Counter>,
-    forward_requests: Family<labels::To, Counter>,
-    forward_responses: Family<labels::ToRcode, Counter>,
-    forward_healthcheck_failures: Family<labels::To, Counter>,
-    forward_healthcheck_broken: Counter,
-    forward_max_concurrent_rejects: Counter,
     plugin_enabled: Family<labels::PluginEnabled, Gauge>,
-    reload_failed: Counter,
-    forward_loops: Counter,
 }
 
 impl Families {
@@ -110,22 +104,7 @@ impl Families {
             duration: Family::new_with_constructor(histogram::new_time),
             request_size: Family::new_with_constructor(histogram::new_size),
             response_size: Family::new_with_constructor(histogram::new_size),
-            cache_entries: Family::default(),
-            cache_hits: Family::default(),
-            cache_requests: Family::default(),
-            cache_misses: Family::default(),
-            cache_served_stale: Family::default(),
-            cache_prefetch: Family::default(),
-            proxy_duration: Family::new_with_constructor(histogram::new_time),
-            proxy_healthcheck_failures: Family::default(),
-            forward_requests: Family::default(),
-            forward_responses: Family::default(),
-            forward_healthcheck_failures: Family::default(),
-            forward_healthcheck_broken: Counter::default(),
-            forward_max_concurrent_rejects: Counter::default(),
             plugin_enabled: Family::default(),
-            reload_failed: Counter::default(),
-            forward_loops: Counter::default(),
         };
         // Counters are registered without `_total`: the encoder appends it.
         let r = registry;
@@ -155,84 +134,9 @@ impl Families {
             f.response_size.clone(),
         );
         r.register(
-            "coredns_cache_entries",
-            "The number of elements in the cache",
-            f.cache_entries.clone(),
-        );
-        r.register(
-            "coredns_cache_requests",
-            "The count of cache requests",
-            f.cache_requests.clone(),
-        );
-        r.register(
-            "coredns_cache_hits",
-            "The count of cache hits",
-            f.cache_hits.clone(),
-        );
-        r.register(
-            "coredns_cache_misses",
-            "The count of cache misses. Deprecated, derive misses from cache hits/requests counters",
-            f.cache_misses.clone(),
-        );
-        r.register(
-            "coredns_cache_served_stale",
-            "The number of requests served from stale cache entries",
-            f.cache_served_stale.clone(),
-        );
-        r.register(
-            "coredns_cache_prefetch",
-            "The number of times the cache has prefetched a cached item",
-            f.cache_prefetch.clone(),
-        );
-        r.register(
-            "coredns_proxy_request_duration_seconds",
-            "Histogram of the time each request took",
-            f.proxy_duration.clone(),
-        );
-        r.register(
-            "coredns_proxy_healthcheck_failures",
-            "Counter of the number of failed healthchecks",
-            f.proxy_healthcheck_failures.clone(),
-        );
-        r.register(
-            "coredns_forward_requests",
-            "Counter of requests made per upstream",
-            f.forward_requests.clone(),
-        );
-        r.register(
-            "coredns_forward_responses",
-            "Counter of responses received per upstream",
-            f.forward_responses.clone(),
-        );
-        r.register(
-            "coredns_forward_healthcheck_failures",
-            "Counter of the number of failed healthchecks",
-            f.forward_healthcheck_failures.clone(),
-        );
-        r.register(
-            "coredns_forward_healthcheck_broken",
-            "Counter of the number of complete failures of the healthchecks",
-            f.forward_healthcheck_broken.clone(),
-        );
-        r.register(
-            "coredns_forward_max_concurrent_rejects",
-            "Counter of the number of queries rejected because the concurrent queries were at maximum",
-            f.forward_max_concurrent_rejects.clone(),
-        );
-        r.register(
             "coredns_plugin_enabled",
             "A metric that indicates whether a plugin is enabled on per server and zone basis",
             f.plugin_enabled.clone(),
-        );
-        r.register(
-            "coredns_reload_failed",
-            "Counter of the number of failed reload attempts",
-            f.reload_failed.clone(),
-        );
-        r.register(
-            "cairn_forward_loops_detected",
-            "Forwarding loops the loop plugin detected (forwarding stopped for that block)",
-            f.forward_loops.clone(),
         );
         f
     }
@@ -284,84 +188,14 @@ impl ZoneSeries {
     }
 }
 
-/// Pre-resolved series of one cache (`server`, `zones`).
-struct CacheSeries {
-    server: Value,
-    zones: Value,
-    /// Indexed by denial (0 success, 1 denial).
-    hits: [OnceLock<Counter>; 2],
-    entries: [OnceLock<Gauge>; 2],
-    requests: OnceLock<Counter>,
-    misses: OnceLock<Counter>,
-    served_stale: OnceLock<Counter>,
-    prefetch: OnceLock<Counter>,
-}
-
-impl CacheSeries {
-    fn new(server: &str, zones: &str) -> Self {
-        CacheSeries {
-            server: server.into(),
-            zones: zones.into(),
-            hits: Default::default(),
-            entries: Default::default(),
-            requests: OnceLock::new(),
-            misses: OnceLock::new(),
-            served_stale: OnceLock::new(),
-            prefetch: OnceLock::new(),
-        }
-    }
-
-    fn labels(&self) -> labels::Cache {
-        labels::Cache {
-            server: self.server.clone(),
-            zones: self.zones.clone(),
-            view: view(),
-        }
-    }
-
-    fn typed(&self, denial: bool) -> labels::CacheTyped {
-        labels::CacheTyped {
-            server: self.server.clone(),
-            r#type: if denial { "denial" } else { "success" },
-            zones: self.zones.clone(),
-            view: view(),
-        }
-    }
-}
-
-/// Pre-resolved series of one upstream (`to`).
-struct UpstreamSeries {
-    to: Value,
-    requests: OnceLock<Counter>,
-    /// Indexed by rcode.
-    responses: [OnceLock<Counter>; N_RCODES],
-    duration: [OnceLock<AtomicHistogram>; N_RCODES],
-    healthcheck_failures: OnceLock<Counter>,
-    proxy_healthcheck_failures: OnceLock<Counter>,
-}
-
-impl UpstreamSeries {
-    fn new(to: &str) -> Self {
-        UpstreamSeries {
-            to: to.into(),
-            requests: OnceLock::new(),
-            responses: std::array::from_fn(|_| OnceLock::new()),
-            duration: std::array::from_fn(|_| OnceLock::new()),
-            healthcheck_failures: OnceLock::new(),
-            proxy_healthcheck_failures: OnceLock::new(),
-        }
-    }
-}
-
 /// Every metric Cairn exports.
 pub struct Metrics {
-    registry: Registry,
+    registry: Mutex<Registry>,
     f: Families,
     /// server -> zone -> series.
     zones: Interner<Interner<ZoneSeries>>,
-    /// server -> zones -> series.
-    caches: Interner<Interner<CacheSeries>>,
-    upstreams: Interner<UpstreamSeries>,
+    /// Each plugin's families ([`PluginMetrics`]), registered on first use.
+    plugins: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
     programming: Programming,
 }
 
@@ -377,7 +211,8 @@ impl Default for Metrics {
     }
 }
 
-fn nanos(d: Duration) -> u64 {
+/// A duration in the nanoseconds time histograms record.
+pub fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -421,11 +256,10 @@ impl Metrics {
         registry.register_collector(Box::new(survival));
 
         Metrics {
-            registry,
+            registry: Mutex::new(registry),
             f,
             zones: Interner::default(),
-            caches: Interner::default(),
-            upstreams: Interner::default(),
+            plugins: Mutex::new(Vec::new()),
             programming,
         }
     }
@@ -593,149 +427,6 @@ impl Metrics {
             .inc();
     }
 
-    /// One query sent upstream by `forward`: `coredns_proxy_request_duration_seconds{proxy_name="forward",to,rcode}`
-    /// and `coredns_forward_requests_total{to}` / `coredns_forward_responses_total{to,rcode}`.
-    /// `rcode` is `None` when no response came back; like CoreDNS, that counts a request but
-    /// observes no duration.
-    pub fn forward_exchange(&self, to: &str, rcode: Option<ResponseCode>, duration: Duration) {
-        let f = &self.f;
-        self.upstreams.with(
-            to,
-            || UpstreamSeries::new(to),
-            |u| {
-                u.requests
-                    .get_or_init(|| {
-                        f.forward_requests
-                            .get_or_create_owned(&labels::To { to: u.to.clone() })
-                    })
-                    .inc();
-                let Some(rcode) = rcode else { return };
-                let (code, slot) = labels::rcode_index(rcode);
-                let to_rcode = || labels::ToRcode {
-                    rcode: labels::rcode_name(code),
-                    to: u.to.clone(),
-                };
-                let proxy = || labels::ProxyDuration {
-                    proxy_name: PROXY_NAME,
-                    to: u.to.clone(),
-                    rcode: labels::rcode_name(code),
-                };
-                match slot {
-                    Some(i) => {
-                        u.responses[i]
-                            .get_or_init(|| f.forward_responses.get_or_create_owned(&to_rcode()))
-                            .inc();
-                        u.duration[i]
-                            .get_or_init(|| f.proxy_duration.get_or_create_owned(&proxy()))
-                            .observe(nanos(duration));
-                    }
-                    None => {
-                        f.forward_responses.get_or_create(&to_rcode()).inc();
-                        f.proxy_duration
-                            .get_or_create(&proxy())
-                            .observe(nanos(duration));
-                    }
-                }
-            },
-        );
-    }
-
-    /// A failed upstream health check: `coredns_proxy_healthcheck_failures_total{proxy_name="forward",to}`
-    /// (also `coredns_forward_healthcheck_failures_total{to}`).
-    pub fn forward_healthcheck_failure(&self, to: &str) {
-        let f = &self.f;
-        self.upstreams.with(
-            to,
-            || UpstreamSeries::new(to),
-            |u| {
-                u.proxy_healthcheck_failures
-                    .get_or_init(|| {
-                        f.proxy_healthcheck_failures
-                            .get_or_create_owned(&labels::ProxyTo {
-                                proxy_name: PROXY_NAME,
-                                to: u.to.clone(),
-                            })
-                    })
-                    .inc();
-                u.healthcheck_failures
-                    .get_or_init(|| {
-                        f.forward_healthcheck_failures
-                            .get_or_create_owned(&labels::To { to: u.to.clone() })
-                    })
-                    .inc();
-            },
-        );
-    }
-
-    /// Every upstream was down: `coredns_forward_healthcheck_broken_total`.
-    pub fn forward_all_down(&self) {
-        self.f.forward_healthcheck_broken.inc();
-    }
-
-    /// A query refused because `max_concurrent` was reached:
-    /// `coredns_forward_max_concurrent_rejects_total`.
-    pub fn forward_max_concurrent_reject(&self) {
-        self.f.forward_max_concurrent_rejects.inc();
-    }
-
-    fn cache(&self, server: &str, zones: &str, f: impl FnOnce(&CacheSeries)) {
-        self.caches.with(server, Interner::default, |by_zones| {
-            by_zones.with(zones, || CacheSeries::new(server, zones), f)
-        });
-    }
-
-    /// Cache lookups: `coredns_cache_hits_total{server,type,zones,view}` (type `success` or
-    /// `denial`), `coredns_cache_misses_total{server,zones,view}`,
-    /// `coredns_cache_served_stale_total{server,zones,view}`, `coredns_cache_prefetch_total`.
-    /// Hits and misses also count `coredns_cache_requests_total{server,zones,view}`.
-    pub fn cache_hit(&self, server: &str, zones: &str, denial: bool) {
-        let f = &self.f;
-        self.cache(server, zones, |c| {
-            c.hits[usize::from(denial)]
-                .get_or_init(|| f.cache_hits.get_or_create_owned(&c.typed(denial)))
-                .inc();
-            c.requests
-                .get_or_init(|| f.cache_requests.get_or_create_owned(&c.labels()))
-                .inc();
-        });
-    }
-    pub fn cache_miss(&self, server: &str, zones: &str) {
-        let f = &self.f;
-        self.cache(server, zones, |c| {
-            c.misses
-                .get_or_init(|| f.cache_misses.get_or_create_owned(&c.labels()))
-                .inc();
-            c.requests
-                .get_or_init(|| f.cache_requests.get_or_create_owned(&c.labels()))
-                .inc();
-        });
-    }
-    pub fn cache_served_stale(&self, server: &str, zones: &str) {
-        let f = &self.f;
-        self.cache(server, zones, |c| {
-            c.served_stale
-                .get_or_init(|| f.cache_served_stale.get_or_create_owned(&c.labels()))
-                .inc();
-        });
-    }
-    pub fn cache_prefetch(&self, server: &str, zones: &str) {
-        let f = &self.f;
-        self.cache(server, zones, |c| {
-            c.prefetch
-                .get_or_init(|| f.cache_prefetch.get_or_create_owned(&c.labels()))
-                .inc();
-        });
-    }
-    /// `coredns_cache_entries{server,type,zones,view}` (a gauge, set after each change).
-    pub fn cache_entries(&self, server: &str, zones: &str, denial: bool, entries: usize) {
-        let f = &self.f;
-        self.cache(server, zones, |c| {
-            c.entries[usize::from(denial)]
-                .get_or_init(|| f.cache_entries.get_or_create_owned(&c.typed(denial)))
-                .set(i64::try_from(entries).unwrap_or(i64::MAX));
-        });
-    }
-
     /// `coredns_plugin_enabled{server,zone,view,name}` = 1: `name` is enabled in the server
     /// block serving `zone` on `server` (`dns://ADDR:PORT`). Call once per plugin at startup and
     /// after each reload.
@@ -751,21 +442,23 @@ impl Metrics {
             .set(1);
     }
 
-    /// A Corefile reload that failed (the old configuration keeps serving):
-    /// `coredns_reload_failed_total`.
-    pub fn reload_failed(&self) {
-        self.f.reload_failed.inc();
-    }
-
-    /// The `loop` plugin found a forwarding loop: `cairn_forward_loops_detected_total`.
-    pub fn forward_loop_detected(&self) {
-        self.f.forward_loops.inc();
+    /// The families of plugin metrics `T`, registered with the first call (each plugin's
+    /// metrics live in its folder; a plugin asks for them when it is built).
+    pub fn plugin<T: PluginMetrics>(&self) -> Arc<T> {
+        let mut plugins = self.plugins.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = plugins.iter().find_map(|p| p.clone().downcast::<T>().ok()) {
+            return found;
+        }
+        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let families = Arc::new(T::register(&mut registry));
+        plugins.push(families.clone());
+        families
     }
 
     /// Export `source` as `coredns_kubernetes_dns_programming_duration_seconds{service_kind}`
     /// (read at scrape time). Cairn times every change of every Service kind in one histogram;
     /// pass [`SERVICE_KIND_CLUSTER_IP`] for it. Setting a kind again replaces its source.
-    pub fn set_programming_source(&self, service_kind: &str, source: Arc<ProgrammingLatency>) {
+    pub fn set_programming_source(&self, service_kind: &str, source: AtomicHistogram) {
         self.programming.set(service_kind, source);
     }
 
@@ -773,7 +466,8 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
         out
     }
 }

@@ -151,7 +151,9 @@ async fn metrics_shows_recorded_queries() {
     assert!(text.contains("# TYPE coredns_dns_request_size_bytes histogram\n"));
 
     // Recorded after the listener started: the next scrape sees it.
-    metrics.reload_failed();
+    metrics
+        .plugin::<cairn::plugin::reload::ReloadMetrics>()
+        .failed();
     let text = get(bound.addr, "/metrics").await.body;
     assert_eq!(sample(&text, "coredns_reload_failed_total", &[]), Some(1.0));
     bound.shutdown().await;

@@ -1,6 +1,7 @@
 //! A lock-free fixed-bucket histogram that encodes as a Prometheus histogram: the type behind
 //! every per-query histogram (`coredns_dns_request_duration_seconds`,
-//! `coredns_dns_{request,response}_size_bytes`, `coredns_proxy_request_duration_seconds`).
+//! `coredns_dns_{request,response}_size_bytes`, `coredns_proxy_request_duration_seconds`,
+//! `coredns_kubernetes_dns_programming_duration_seconds`).
 //!
 //! Hand-written because `prometheus_client::metrics::histogram::Histogram` takes a mutex on
 //! every observation, shared by every UDP worker thread that records into the series. Here an
@@ -19,6 +20,13 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 pub const TIME_BUCKETS: [f64; 16] = [
     0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
     2.048, 4.096, 8.192,
+];
+
+/// Upper bounds in seconds of `coredns_kubernetes_dns_programming_duration_seconds`: 1 ms
+/// doubling to about 8.7 min (CoreDNS's exponential buckets).
+pub const PROGRAMMING_BUCKETS: [f64; 20] = [
+    0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096,
+    8.192, 16.384, 32.768, 65.536, 131.072, 262.144, 524.288,
 ];
 
 /// Upper bounds in bytes of CoreDNS's request/response size histograms.
@@ -77,6 +85,11 @@ impl AtomicHistogram {
     /// A duration histogram in CoreDNS's time buckets, recorded in nanoseconds.
     pub fn time() -> Self {
         AtomicHistogram::new(&TIME_BUCKETS, 1e9)
+    }
+
+    /// A DNS programming latency histogram (CoreDNS's buckets), recorded in nanoseconds.
+    pub fn programming() -> Self {
+        AtomicHistogram::new(&PROGRAMMING_BUCKETS, 1e9)
     }
 
     /// A size histogram in CoreDNS's size buckets, recorded in bytes.

@@ -134,45 +134,6 @@ pub struct Size {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CacheTyped {
-    pub server: Value,
-    pub r#type: &'static str,
-    pub zones: Value,
-    pub view: Value,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Cache {
-    pub server: Value,
-    pub zones: Value,
-    pub view: Value,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ProxyDuration {
-    pub proxy_name: &'static str,
-    pub to: Value,
-    pub rcode: Value,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ProxyTo {
-    pub proxy_name: &'static str,
-    pub to: Value,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct To {
-    pub to: Value,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ToRcode {
-    pub rcode: Value,
-    pub to: Value,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildInfo {
     pub version: &'static str,
     pub revision: &'static str,

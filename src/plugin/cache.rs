@@ -18,6 +18,7 @@
 
 mod classify;
 mod handler;
+pub mod metrics;
 mod setup;
 mod store;
 
@@ -30,6 +31,7 @@ use hickory_proto::rr::{DNSClass, Name, RecordType};
 use tokio::time::Instant;
 
 use crate::metrics::Metrics;
+use metrics::{CacheMetrics, CacheSeries};
 use classify::{Kind, FALLBACK_TTL, SERVFAIL_TTL};
 use store::{Found, Item, Policy, Store};
 
@@ -101,9 +103,8 @@ pub struct Cache {
     disable_success: Option<ZoneSet>,
     disable_denial: Option<ZoneSet>,
     policy: Policy,
-    server: String,
-    zones_label: String,
-    metrics: Arc<Metrics>,
+    /// Its metric series (`server`, `zones` labels).
+    series: CacheSeries,
 }
 
 impl Cache {
@@ -133,9 +134,7 @@ impl Cache {
             disable_success,
             disable_denial,
             policy,
-            server,
-            zones_label,
-            metrics,
+            series: metrics.plugin::<CacheMetrics>().series(&server, &zones_label),
             config,
         }
     }
@@ -155,12 +154,11 @@ impl Cache {
             None => self.success.get(key, now, &self.policy).map(|f| (f, false)),
         };
         let Some((found, denial)) = found else {
-            self.metrics.cache_miss(&self.server, &self.zones_label);
+            self.series.miss();
             self.report_entries();
             return Lookup::Miss;
         };
-        self.metrics
-            .cache_hit(&self.server, &self.zones_label, denial);
+        self.series.hit(denial);
         match found {
             Found::Fresh {
                 item,
@@ -168,7 +166,7 @@ impl Cache {
                 prefetch,
             } => {
                 if prefetch {
-                    self.metrics.cache_prefetch(&self.server, &self.zones_label);
+                    self.series.prefetch();
                 }
                 let ttl = if self.config.keepttl {
                     item.ttl
@@ -190,8 +188,7 @@ impl Cache {
                 }
             }
             Found::Stale(item) => {
-                self.metrics
-                    .cache_served_stale(&self.server, &self.zones_label);
+                self.series.served_stale();
                 let verify = self.config.serve_stale.as_ref().is_some_and(|s| s.verify);
                 Lookup::Stale {
                     response: item.to_message(0),
@@ -281,8 +278,7 @@ impl Cache {
 
     /// Counts a hit served from an encoded copy of an earlier lookup's response.
     pub fn count_reused_hit(&self, denial: bool) {
-        self.metrics
-            .cache_hit(&self.server, &self.zones_label, denial);
+        self.series.hit(denial);
     }
 
     pub fn len(&self) -> (usize, usize) {
@@ -296,9 +292,8 @@ impl Cache {
 
     fn report_entries(&self) {
         let (success, denial) = self.len();
-        let m = &self.metrics;
-        m.cache_entries(&self.server, &self.zones_label, false, success);
-        m.cache_entries(&self.server, &self.zones_label, true, denial);
+        self.series.entries(false, success);
+        self.series.entries(true, denial);
     }
 }
 

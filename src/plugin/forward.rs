@@ -24,6 +24,7 @@
 //! - No `tls`/`tls_servername` (DNS-over-TLS upstreams).
 
 mod handler;
+pub mod metrics;
 mod policy;
 mod setup;
 mod transport;
@@ -45,6 +46,7 @@ use tokio::time::Instant;
 
 use crate::dns::Transport;
 use crate::metrics::Metrics;
+use metrics::ForwardMetrics;
 
 use self::upstream::Upstream;
 
@@ -115,7 +117,7 @@ pub struct Forwarder {
     in_flight: AtomicUsize,
     robin: AtomicUsize,
     timeouts: Timeouts,
-    metrics: Arc<Metrics>,
+    metrics: Arc<ForwardMetrics>,
     started: AtomicBool,
     /// Dropped with the Forwarder: background tasks watch it and stop.
     shutdown: tokio::sync::watch::Sender<()>,
@@ -160,7 +162,7 @@ impl Forwarder {
             in_flight: AtomicUsize::new(0),
             robin: AtomicUsize::new(0),
             timeouts,
-            metrics,
+            metrics: metrics.plugin::<ForwardMetrics>(),
             started: AtomicBool::new(false),
             shutdown,
         })
@@ -290,7 +292,7 @@ impl Forwarder {
                         continue;
                     }
                     // Every upstream is down: assume health checking is broken, try one anyway.
-                    self.metrics.forward_all_down();
+                    self.metrics.all_down();
                     up = &self.upstreams[policy::random_below(n)];
                 }
                 let start = Instant::now();
@@ -305,8 +307,7 @@ impl Forwarder {
                     )
                     .await;
                 let rcode = result.as_ref().ok().map(|m| m.metadata.response_code);
-                self.metrics
-                    .forward_exchange(&up.name, rcode, start.elapsed());
+                self.metrics.exchange(&up.name, rcode, start.elapsed());
                 match result {
                     Ok(response) => return Ok(response),
                     Err(e) => {
@@ -332,7 +333,7 @@ impl Forwarder {
         if let Some(max) = self.max_concurrent {
             if now > max {
                 drop(slot);
-                self.metrics.forward_max_concurrent_reject();
+                self.metrics.max_concurrent_reject();
                 return Err(ForwardError::Refused(max));
             }
         }

@@ -32,7 +32,7 @@ impl Configure for LoopConfig {
         let Some(zone) = env.zones.first() else {
             return Ok(None);
         };
-        Ok(LoopGuard::new(zone, env.metrics.clone()).map(|guard| {
+        Ok(LoopGuard::new(zone, env.metrics).map(|guard| {
             Arc::new(Loop {
                 guard: Arc::new(guard),
                 forward: env.provided::<Arc<Forwarder>>(),

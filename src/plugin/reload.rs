@@ -6,7 +6,12 @@ mod setup;
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+
 pub use setup::ReloadConfig;
+
+use crate::metrics::PluginMetrics;
 
 use crate::corefile::{ConfigError, Directive};
 use crate::plugin::{BlockContext, BuildEnv, Configure, Plugin};
@@ -18,7 +23,34 @@ impl Configure for ReloadConfig {
         setup::parse(d)
     }
 
-    fn build(&self, _env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
+    fn build(&self, env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
+        env.metrics.plugin::<ReloadMetrics>();
         Ok(None)
+    }
+}
+
+/// `coredns_reload_failed_total`: Corefile reloads that failed (the running configuration
+/// stays).
+#[derive(Debug, Default)]
+pub struct ReloadMetrics {
+    failed: Counter,
+}
+
+impl PluginMetrics for ReloadMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = ReloadMetrics::default();
+        registry.register(
+            "coredns_reload_failed",
+            "Counter of the number of failed reload attempts",
+            m.failed.clone(),
+        );
+        m
+    }
+}
+
+impl ReloadMetrics {
+    /// A reload that failed.
+    pub fn failed(&self) {
+        self.failed.inc();
     }
 }

@@ -150,7 +150,7 @@ pub async fn serve(config: Config) -> anyhow::Result<super::Running> {
     let programming = status.borrow().programming.clone();
     server
         .metrics()
-        .set_programming_source(crate::metrics::SERVICE_KIND_CLUSTER_IP, programming);
+        .set_programming_source(crate::metrics::SERVICE_KIND_CLUSTER_IP, programming.0);
     let readiness = server.readiness().clone();
     {
         let mut status = status.clone();

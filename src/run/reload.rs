@@ -53,7 +53,10 @@ pub async fn watch_corefile(
                 tracing::info!(corefile = %path.display(), "plugin/reload: running the new configuration")
             }
             Err(err) => {
-                server.metrics().reload_failed();
+                server
+                    .metrics()
+                    .plugin::<crate::plugin::reload::ReloadMetrics>()
+                    .failed();
                 tracing::error!(corefile = %path.display(), "plugin/reload: keeping the running configuration: {err}");
             }
         }

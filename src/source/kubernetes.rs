@@ -12,7 +12,6 @@ pub mod change;
 pub mod client;
 pub mod failover;
 pub mod heap;
-pub mod latency;
 pub mod watch;
 
 use std::collections::BTreeSet;
@@ -22,17 +21,29 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch as latch};
 
 use crate::cluster::model::ClusterState;
+use crate::metrics::AtomicHistogram;
 use crate::plugin::kubernetes::index::Affected;
 use crate::plugin::kubernetes::publish::Publisher;
 use crate::plugin::kubernetes::{KubernetesConfig, PodMode};
 use change::{Kind, Scope};
 use watch::WatchSpec;
 
+/// Arrival-to-served time of every change a watch delivers: the histogram exported as
+/// `coredns_kubernetes_dns_programming_duration_seconds` (shared; cloning shares it).
+#[derive(Clone, Debug)]
+pub struct Programming(pub AtomicHistogram);
+
+impl Default for Programming {
+    fn default() -> Self {
+        Programming(AtomicHistogram::programming())
+    }
+}
+
 /// What a running source reports to the rest of Cairn.
 #[derive(Clone, Debug, Default)]
 pub struct SourceStatus {
     /// Arrival-to-served time of every change (shared; the source keeps recording into it).
-    pub programming: Arc<latency::ProgrammingLatency>,
+    pub programming: Programming,
     /// Every watch has delivered a complete list at least once.
     pub synced: bool,
     /// Changes applied since start.
@@ -220,7 +231,7 @@ struct Owned {
     restored: bool,
     publisher: Publisher,
     status: Arc<latch::Sender<SourceStatus>>,
-    programming: Arc<latency::ProgrammingLatency>,
+    programming: Programming,
     keeper: Option<Box<dyn Keeper>>,
 }
 
@@ -328,7 +339,7 @@ async fn own_state(
         let mut slowest = Duration::ZERO;
         for at in arrivals {
             let latency = at.elapsed();
-            owned.programming.record(latency);
+            owned.programming.0.observe(crate::metrics::nanos(latency));
             slowest = slowest.max(latency);
         }
         tracing::debug!(?slowest, "published");

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::transport::{self, Mode, Pool, TcpLimits};
 use super::ForwardConfig;
 use super::{ForwardError, Timeouts};
-use crate::metrics::Metrics;
+use super::metrics::ForwardMetrics;
 
 /// The health-check query and how to send it.
 #[derive(Clone, Debug)]
@@ -140,7 +140,7 @@ impl Upstream {
 /// in-band health checking). Ends when `shutdown`'s sender is dropped.
 pub(super) async fn health_loop(
     up: Arc<Upstream>,
-    metrics: Arc<Metrics>,
+    metrics: Arc<ForwardMetrics>,
     mut shutdown: watch::Receiver<()>,
 ) {
     loop {
@@ -154,7 +154,7 @@ pub(super) async fn health_loop(
                 break;
             }
             up.fails.fetch_add(1, Ordering::Relaxed);
-            metrics.forward_healthcheck_failure(&up.name);
+            metrics.healthcheck_failure(&up.name);
             tokio::select! {
                 _ = tokio::time::sleep(up.health.interval) => {}
                 _ = shutdown.changed() => return,

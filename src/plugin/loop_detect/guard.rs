@@ -12,10 +12,33 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+
+use crate::metrics::PluginMetrics;
+
+/// `cairn_forward_loops_detected_total`: forwarding loops found (forwarding stopped for that
+/// block). Cairn's own: CoreDNS exits instead.
+#[derive(Debug, Default)]
+pub struct LoopMetrics {
+    loops: Counter,
+}
+
+impl PluginMetrics for LoopMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = LoopMetrics::default();
+        registry.register(
+            "cairn_forward_loops_detected",
+            "Forwarding loops the loop plugin detected (forwarding stopped for that block)",
+            m.loops.clone(),
+        );
+        m
+    }
+}
 
 /// The probe name of one block and what has been seen of it.
 pub struct LoopGuard {
-    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    metrics: std::sync::Arc<LoopMetrics>,
     probe: Name,
     seen: AtomicU32,
     looping: AtomicBool,
@@ -23,14 +46,14 @@ pub struct LoopGuard {
 
 impl LoopGuard {
     /// A guard probing below `zone`.
-    pub fn new(zone: &Name, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Option<LoopGuard> {
+    pub fn new(zone: &Name, metrics: &crate::metrics::Metrics) -> Option<LoopGuard> {
         let label = || format!("{:016x}", fastrand::u64(..));
         let probe = Name::from_ascii(label())
             .and_then(|n| n.append_label(label().as_str()))
             .and_then(|n| n.append_name(zone))
             .ok()?;
         Some(LoopGuard {
-            metrics,
+            metrics: metrics.plugin::<LoopMetrics>(),
             probe,
             seen: AtomicU32::new(0),
             looping: AtomicBool::new(false),
@@ -44,7 +67,7 @@ impl LoopGuard {
         }
         let seen = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
         if seen > 2 && !self.looping.swap(true, Ordering::Relaxed) {
-            self.metrics.forward_loop_detected();
+            self.metrics.loops.inc();
             tracing::error!(
                 target: "cairn::loop",
                 probe = %self.probe,
@@ -92,7 +115,7 @@ mod tests {
     fn only_the_third_sighting_of_the_probe_is_a_loop() {
         let zone = Name::from_ascii(".").unwrap();
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
-        let guard = LoopGuard::new(&zone, metrics.clone()).unwrap();
+        let guard = LoopGuard::new(&zone, &metrics).unwrap();
         let other = Name::from_ascii("example.org.").unwrap();
         assert!(!guard.observe(&other, RecordType::HINFO));
         let probe = guard.probe.clone();
