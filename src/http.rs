@@ -207,7 +207,7 @@ pub async fn serve(addr: SocketAddr, routes: Routes) -> io::Result<BoundHttp> {
 /// [`serve`]; `shared` binds as the DNS TCP listeners are in node-local mode (SO_REUSEPORT on a
 /// fixed port): during a node-local update both instances serve `/health` on one address.
 pub async fn serve_shared(addr: SocketAddr, routes: Routes, shared: bool) -> io::Result<BoundHttp> {
-    let listener = tokio::net::TcpListener::from_std(crate::server::tcp::bind(addr, shared)?)?;
+    let listener = tokio::net::TcpListener::from_std(crate::net::tcp_listener(addr, shared)?)?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = routes.router();

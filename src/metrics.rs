@@ -71,6 +71,19 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 /// `service_kind` label Cairn uses for its programming-latency histogram.
 pub const SERVICE_KIND_CLUSTER_IP: &str = "cluster_ip";
 
+/// What one answered query counts: the labels it is filed under beyond its server, zone and
+/// plugin, and what it measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Answered {
+    pub transport: Transport,
+    pub ipv6_client: bool,
+    pub qtype: RecordType,
+    pub rcode: ResponseCode,
+    pub request_size: usize,
+    pub response_size: usize,
+    pub duration: Duration,
+}
+
 /// `view` label: Cairn has no views.
 pub fn view() -> Value {
     "".into()
@@ -272,30 +285,14 @@ impl Metrics {
     /// `server` is `dns://ADDR:PORT`, `zone` the server block zone that matched, `family` 1 for
     /// IPv4 clients and 2 for IPv6, `type` the qtype mnemonic (CoreDNS folds uncommon types
     /// into `other`), `plugin` the plugin that wrote the answer (empty if none).
-    #[allow(clippy::too_many_arguments)]
-    pub fn query(
-        &self,
-        server: &str,
-        zone: &str,
-        proto: Transport,
-        ipv6_client: bool,
-        qtype: RecordType,
-        rcode: ResponseCode,
-        plugin: &str,
-        request_size: usize,
-        response_size: usize,
-        duration: Duration,
-    ) {
-        let p = usize::from(proto == Transport::Tcp);
-        let fam = usize::from(ipv6_client);
-        let t = labels::qtype_index(qtype);
+    pub fn query(&self, server: &str, zone: &str, plugin: &str, answered: &Answered) {
         self.zones.with(server, Interner::default, |zones| {
             zones.with(
                 zone,
                 || ZoneSeries::new(server, zone),
                 |z| {
-                    self.record_query(z, p, fam, t, request_size, response_size, duration);
-                    let (code, slot) = labels::rcode_index(rcode);
+                    self.record_query(z, answered);
+                    let (code, slot) = labels::rcode_index(answered.rcode);
                     match slot {
                         Some(i) => z.responses.with(
                             plugin,
@@ -342,38 +339,19 @@ impl Metrics {
     }
 
     /// [`Metrics::query`] for a UDP answer served again: the same series, no lookups.
-    #[allow(clippy::too_many_arguments)]
-    pub fn query_reused(
-        &self,
-        series: &ReuseSeries,
-        ipv6_client: bool,
-        qtype: RecordType,
-        rcode: ResponseCode,
-        request_size: usize,
-        response_size: usize,
-        duration: Duration,
-    ) {
+    pub fn query_reused(&self, series: &ReuseSeries, answered: &Answered) {
         let z = &series.zone;
-        let fam = usize::from(ipv6_client);
-        let t = labels::qtype_index(qtype);
-        self.record_query(z, 0, fam, t, request_size, response_size, duration);
-        let (code, slot) = labels::rcode_index(rcode);
+        self.record_query(z, answered);
+        let (code, slot) = labels::rcode_index(answered.rcode);
         let fresh = OnceLock::new();
         let counter = slot.map_or(&fresh, |i| &series.responses[i]);
         self.record_response(z, counter, code, series.plugin);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record_query(
-        &self,
-        z: &ZoneSeries,
-        p: usize,
-        fam: usize,
-        t: usize,
-        request_size: usize,
-        response_size: usize,
-        duration: Duration,
-    ) {
+    fn record_query(&self, z: &ZoneSeries, a: &Answered) {
+        let p = usize::from(a.transport == Transport::Tcp);
+        let fam = usize::from(a.ipv6_client);
+        let t = labels::qtype_index(a.qtype);
         let f = &self.f;
         z.requests[(p * 2 + fam) * N_QTYPES + t]
             .get_or_init(|| {
@@ -396,13 +374,13 @@ impl Metrics {
                     r#type: labels::qtype_name(t),
                 })
             })
-            .observe(nanos(duration));
+            .observe(nanos(a.duration));
         z.request_size[p]
             .get_or_init(|| f.request_size.get_or_create_owned(&z.size_labels(p)))
-            .observe(request_size as u64);
+            .observe(a.request_size as u64);
         z.response_size[p]
             .get_or_init(|| f.response_size.get_or_create_owned(&z.size_labels(p)))
-            .observe(response_size as u64);
+            .observe(a.response_size as u64);
     }
 
     /// Counts one response into `counter` (resolved on first use; a fresh cell for an rcode

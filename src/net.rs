@@ -1,5 +1,6 @@
-//! Addresses on this machine: how a local client reaches a listener (a wildcard listener is
-//! reached on loopback) and where it binds to do so. No sockets are opened here.
+//! Addresses and listening sockets on this machine: how a local client reaches a listener (a
+//! wildcard listener is reached on loopback), where it binds to do so, and the TCP listening
+//! socket DNS and HTTP share ([`tcp_listener`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -23,4 +24,27 @@ pub fn loopback_client_for(addr: SocketAddr) -> SocketAddr {
     } else {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
     }
+}
+
+/// Binds a TCP listener on `addr` (must be called inside the runtime); `shared`: with
+/// SO_REUSEPORT on a fixed port, as UDP is, so that a second Cairn can take over the same
+/// address without a gap (node-local mode's updates). Otherwise a second process on the port
+/// fails to bind, as it should; port 0 is never shared, so the kernel's pick is this one's.
+pub fn tcp_listener(addr: SocketAddr, shared: bool) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    if shared && addr.port() != 0 {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }

@@ -263,7 +263,7 @@ pub(crate) fn bind_listener(
     for _ in 0..attempts {
         let first = udp::bind(requested)?;
         let addr = first.local_addr()?;
-        let bound = tcp::bind(addr, shared).and_then(|tcp| {
+        let bound = crate::net::tcp_listener(addr, shared).and_then(|tcp| {
             let mut sockets = vec![first];
             for _ in 1..workers {
                 sockets.push(udp::bind(addr)?);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cairn::dns::Transport;
 use cairn::http::{self, Health, Liveness, Readiness, Routes};
-use cairn::metrics::Metrics;
+use cairn::metrics::{Answered, Metrics};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -93,14 +93,16 @@ async fn metrics_shows_recorded_queries() {
         metrics.query(
             server,
             "cluster.local.",
-            Transport::Udp,
-            false,
-            qtype,
-            ResponseCode::NoError,
             "kubernetes",
-            50,
-            150,
-            Duration::from_millis(1),
+            &Answered {
+                transport: Transport::Udp,
+                ipv6_client: false,
+                qtype,
+                rcode: ResponseCode::NoError,
+                request_size: 50,
+                response_size: 150,
+                duration: Duration::from_millis(1),
+            },
         );
     }
     let bound = http::serve_metrics(loopback(), metrics.clone())

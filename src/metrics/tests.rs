@@ -15,14 +15,16 @@ fn record(m: &Metrics, qtype: RecordType, rcode: ResponseCode, proto: Transport,
     m.query(
         SERVER,
         ZONE,
-        proto,
-        v6,
-        qtype,
-        rcode,
         "kubernetes",
-        40,
-        120,
-        Duration::from_micros(300),
+        &Answered {
+            transport: proto,
+            ipv6_client: v6,
+            qtype,
+            rcode,
+            request_size: 40,
+            response_size: 120,
+            duration: Duration::from_micros(300),
+        },
     );
 }
 
@@ -251,14 +253,16 @@ fn rare_rcodes_take_the_slow_path() {
     m.query(
         SERVER,
         ZONE,
-        Transport::Udp,
-        false,
-        RecordType::A,
-        odd,
         "",
-        1,
-        1,
-        Duration::ZERO,
+        &Answered {
+            transport: Transport::Udp,
+            ipv6_client: false,
+            qtype: RecordType::A,
+            rcode: odd,
+            request_size: 1,
+            response_size: 1,
+            duration: Duration::ZERO,
+        },
     );
     let s = parse(&m.render());
     assert_eq!(
@@ -283,14 +287,16 @@ fn concurrent_recording_is_counted_exactly() {
                     m.query(
                         SERVER,
                         zone,
-                        Transport::Udp,
-                        false,
-                        RecordType::A,
-                        ResponseCode::NoError,
                         "kubernetes",
-                        40,
-                        100,
-                        Duration::from_micros(10),
+                        &Answered {
+                            transport: Transport::Udp,
+                            ipv6_client: false,
+                            qtype: RecordType::A,
+                            rcode: ResponseCode::NoError,
+                            request_size: 40,
+                            response_size: 100,
+                            duration: Duration::from_micros(10),
+                        },
                     );
                 }
             })
@@ -319,22 +325,24 @@ fn query_cost() {
         m.query(
             SERVER,
             ZONE,
-            if i.is_multiple_of(8) {
-                Transport::Tcp
-            } else {
-                Transport::Udp
-            },
-            false,
-            if i.is_multiple_of(2) {
-                RecordType::A
-            } else {
-                RecordType::AAAA
-            },
-            ResponseCode::NoError,
             "kubernetes",
-            40,
-            120,
-            Duration::from_nanos(u64::from(i % 100_000)),
+            &Answered {
+                transport: if i.is_multiple_of(8) {
+                    Transport::Tcp
+                } else {
+                    Transport::Udp
+                },
+                ipv6_client: false,
+                qtype: if i.is_multiple_of(2) {
+                    RecordType::A
+                } else {
+                    RecordType::AAAA
+                },
+                rcode: ResponseCode::NoError,
+                request_size: 40,
+                response_size: 120,
+                duration: Duration::from_nanos(u64::from(i % 100_000)),
+            },
         )
     };
     for i in 0..1000 {
@@ -358,14 +366,16 @@ fn query_cost() {
                     m.query(
                         SERVER,
                         ZONE,
-                        Transport::Udp,
-                        false,
-                        RecordType::A,
-                        ResponseCode::NoError,
                         "kubernetes",
-                        40,
-                        120,
-                        Duration::from_nanos(u64::from(i % 100_000)),
+                        &Answered {
+                            transport: Transport::Udp,
+                            ipv6_client: false,
+                            qtype: RecordType::A,
+                            rcode: ResponseCode::NoError,
+                            request_size: 40,
+                            response_size: 120,
+                            duration: Duration::from_nanos(u64::from(i % 100_000)),
+                        },
                     )
                 }
             })

@@ -15,7 +15,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 
 use super::{Answer, BuildEnv, Flow, Job, Kind, Plugin, Query, Reusable, Setup, Started};
-use crate::metrics::Metrics;
+use crate::metrics::{Answered, Metrics};
 
 /// One server block's plugins.
 pub struct Chain {
@@ -184,17 +184,20 @@ impl Chain {
         response: &[u8],
     ) {
         let elapsed = query.started.elapsed();
+        let answered = Answered {
+            transport: query.transport,
+            ipv6_client: query.client.is_ipv6(),
+            qtype: query.qtype(),
+            rcode,
+            request_size: query.request_size,
+            response_size: response.len(),
+            duration: elapsed,
+        };
         self.metrics.query(
             &self.server_label,
             zone,
-            query.transport,
-            query.client.is_ipv6(),
-            query.qtype(),
-            rcode,
             by.map_or("", Kind::name),
-            query.request_size,
-            response.len(),
-            elapsed,
+            &answered,
         );
         for plugin in &self.plugins {
             plugin.sent(query, rcode, response, elapsed);

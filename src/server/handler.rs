@@ -12,6 +12,7 @@ use hickory_proto::rr::{Name, RecordType};
 use crate::dns::request::{self, Incoming};
 use crate::dns::response::{self, Sections};
 use crate::dns::Transport;
+use crate::metrics::Answered;
 use crate::plugin::chain::{self, Resolved};
 use crate::plugin::{Answer, Chain, Plugin, Query, Reusable};
 
@@ -230,14 +231,15 @@ impl Handler {
         if let Some((plugin, denial)) = &reuse.cache_hit {
             plugin.reused(*denial);
         }
-        reuse.chain.metrics.query_reused(
-            &reuse.series,
-            client.is_ipv6(),
-            reuse.qtype,
-            reuse.rcode,
+        let answered = Answered {
+            transport: Transport::Udp,
+            ipv6_client: client.is_ipv6(),
+            qtype: reuse.qtype,
+            rcode: reuse.rcode,
             request_size,
             response_size,
-            started.elapsed(),
-        );
+            duration: started.elapsed(),
+        };
+        reuse.chain.metrics.query_reused(&reuse.series, &answered);
     }
 }

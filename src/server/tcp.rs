@@ -1,7 +1,6 @@
 //! TCP listening (RFC 7766): length-prefixed messages, several queries pipelined on one
 //! connection, answered in order; a bounded number of connections, closed when idle.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,29 +18,6 @@ pub const MAX_CONNECTIONS: usize = 1024;
 pub const MAX_PIPELINED: usize = 32;
 /// A connection with no complete query for this long is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Binds a TCP listener on `addr` (must be called inside the runtime); `shared`: with
-/// SO_REUSEPORT on a fixed port, as UDP is, so that a second Cairn can take over the same
-/// address without a gap (node-local mode's updates). Otherwise a second process on the port
-/// fails to bind, as it should; port 0 is never shared, so the kernel's pick is this one's.
-pub fn bind(addr: SocketAddr, shared: bool) -> std::io::Result<std::net::TcpListener> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.set_reuse_address(true)?;
-    if shared && addr.port() != 0 {
-        socket.set_reuse_port(true)?;
-    }
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
-}
 
 /// Accepts connections forever.
 pub async fn serve(listener: TcpListener, handler: Arc<Handler>) {
