@@ -236,7 +236,7 @@ fn config(to: Vec<SocketAddr>) -> ForwardConfig {
             file: "Corefile".into(),
             line: 1,
         },
-        from: ".".into(),
+        from: hickory_proto::rr::Name::root(),
         to,
         except: vec![],
         force_tcp: false,
@@ -245,7 +245,7 @@ fn config(to: Vec<SocketAddr>) -> ForwardConfig {
         max_fails: 2,
         health_check: Duration::from_millis(50),
         health_check_no_rec: false,
-        health_check_domain: ".".into(),
+        health_check_domain: hickory_proto::rr::Name::root(),
         policy: ForwardPolicy::Sequential,
         max_concurrent: None,
     }

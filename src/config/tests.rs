@@ -29,6 +29,12 @@ fn sz(zone: &str, port: u16) -> ServerZone {
     }
 }
 
+fn names(v: &[&str]) -> Vec<hickory_proto::rr::Name> {
+    v.iter()
+        .map(|s| hickory_proto::rr::Name::from_ascii(s).expect("a name"))
+        .collect()
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -188,7 +194,7 @@ fn valid_corefiles_produce_the_typed_config() {
             let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
             assert_eq!(k.zones, ["cluster.local.", "in-addr.arpa.", "ip6.arpa."]);
             assert_eq!(k.pods, PodMode::Insecure);
-            assert_eq!(k.fallthrough, Some(strings(&["in-addr.arpa.", "ip6.arpa."])));
+            assert_eq!(k.fallthrough, Some(names(&["in-addr.arpa.", "ip6.arpa."])));
             assert_eq!(k.ttl, 30);
         }),
         (".:53 {\n  kubernetes CLUSTER.local 10.96.0.0/12 {\n    fallthrough\n  }\n}", |c| {
@@ -223,7 +229,7 @@ fn valid_corefiles_produce_the_typed_config() {
                 assert_eq!(k.pods, PodMode::Verified);
                 assert!(k.endpoint_pod_names && k.noendpoints && k.ignore_empty_service);
                 assert_eq!(k.ttl, 0);
-                assert_eq!(k.fallthrough, Some(strings(&["example.org.", "10.in-addr.arpa."])));
+                assert_eq!(k.fallthrough, Some(names(&["example.org.", "10.in-addr.arpa."])));
                 assert_eq!(k.startup_timeout, Duration::from_secs(90));
             },
         ),

@@ -3,6 +3,8 @@
 //! Nothing here knows which plugin it is checking beyond the names it is given.
 
 use std::path::Path;
+
+use hickory_proto::rr::Name;
 use std::time::Duration;
 
 use super::duration::parse_duration;
@@ -76,6 +78,19 @@ pub fn zones(d: &Directive, texts: &[&str], what: &str) -> Result<Vec<String>, C
         }
     }
     Ok(out)
+}
+
+/// [`zones`] as DNS names, parsed once here so nothing later parses them again.
+pub fn names(d: &Directive, texts: &[&str], what: &str) -> Result<Vec<Name>, ConfigError> {
+    zones(d, texts, what)?
+        .iter()
+        .map(|z| name(d, z, what))
+        .collect()
+}
+
+/// One normalised zone (`zone::normalize_name`'s output) as a DNS name.
+pub fn name(d: &Directive, zone: &str, what: &str) -> Result<Name, ConfigError> {
+    Name::from_ascii(zone).map_err(|e| err(d, format!("{what}: `{zone}` is not a DNS name: {e}")))
 }
 
 /// The file a directive came from, for `Location`s.

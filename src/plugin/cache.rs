@@ -125,7 +125,12 @@ impl Cache {
         let zones_label = if config.zones.is_empty() {
             ".".to_string()
         } else {
-            config.zones.join(",")
+            config
+                .zones
+                .iter()
+                .map(|z| z.to_ascii())
+                .collect::<Vec<_>>()
+                .join(",")
         };
         Cache {
             success: Store::new(config.success.capacity),
@@ -309,25 +314,10 @@ struct ZoneSet {
 }
 
 impl ZoneSet {
-    /// The config's zones are already normalised; one that still does not parse is dropped with
-    /// a warning (it matches nothing).
-    fn new(zones: &[String]) -> Self {
-        let names = zones
-            .iter()
-            .filter_map(|z| match Name::from_ascii(z) {
-                Ok(mut n) => {
-                    n.set_fqdn(true);
-                    Some(n)
-                }
-                Err(e) => {
-                    tracing::warn!(zone = %z, error = %e, "cache: ignoring zone that is not a name");
-                    None
-                }
-            })
-            .collect();
+    fn new(zones: &[Name]) -> Self {
         ZoneSet {
             all: zones.is_empty(),
-            names,
+            names: zones.to_vec(),
         }
     }
 

@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+use hickory_proto::rr::Name;
+
 /// Space-separated.
 pub fn words(items: impl IntoIterator<Item = String>) -> String {
     items.into_iter().collect::<Vec<_>>().join(" ")
@@ -51,4 +53,10 @@ pub fn upstream(addr: SocketAddr) -> String {
     } else {
         addr.to_string()
     }
+}
+
+/// Zones given as DNS names, as [`zones`] shows them.
+pub fn names(ns: &[Name]) -> String {
+    let shown: Vec<String> = ns.iter().map(|n| n.to_ascii()).collect();
+    zones(&shown)
 }

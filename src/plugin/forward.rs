@@ -135,13 +135,6 @@ impl Forwarder {
         metrics: Arc<Metrics>,
         timeouts: Timeouts,
     ) -> Arc<Forwarder> {
-        // The parser hands over valid names; an invalid one is logged and dropped (an invalid
-        // `from` forwards nothing rather than everything).
-        let zone = |z: &str| {
-            Name::from_ascii(z)
-                .inspect_err(|e| tracing::warn!(zone = z, error = %e, "forward: invalid zone"))
-                .ok()
-        };
         let health = upstream::HealthCheck::new(&config, timeouts.health_check);
         let upstreams = config
             .to
@@ -150,8 +143,8 @@ impl Forwarder {
             .collect();
         let (shutdown, _) = tokio::sync::watch::channel(());
         Arc::new(Forwarder {
-            from: zone(&config.from),
-            except: config.except.iter().filter_map(|z| zone(z)).collect(),
+            from: Some(config.from.clone()),
+            except: config.except.clone(),
             upstreams,
             policy: config.policy,
             force_tcp: config.force_tcp,

@@ -35,9 +35,9 @@ impl Configure for HostsConfig {
     }
 
     fn summary(&self) -> String {
-        use crate::plugin::describe::{words, zones};
+        use crate::plugin::describe::{names, words};
         words(
-            [self.file.display().to_string(), zones(&self.zones)]
+            [self.file.display().to_string(), names(&self.zones)]
                 .into_iter()
                 .filter(|s| !s.is_empty()),
         )
@@ -45,7 +45,7 @@ impl Configure for HostsConfig {
 
     fn build(&self, env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
         Ok(Some(Arc::new(HostsPlugin {
-            hosts: Hosts::new(self.clone(), env.zone_names),
+            hosts: Hosts::new(self.clone(), env.zones),
             recursion_available: env.provided::<Arc<Forwarder>>().is_some(),
         })))
     }
@@ -151,23 +151,16 @@ pub struct Hosts {
     seen: std::sync::Mutex<Option<(SystemTime, u64)>>,
 }
 
-fn names(zones: &[String]) -> Vec<Name> {
-    zones
-        .iter()
-        .filter_map(|z| Name::from_ascii(z).ok())
-        .collect()
-}
-
 impl Hosts {
     /// Reads the file now; a missing or unreadable file is logged and treated as empty (it may
     /// appear later, as k3s's NodeHosts does).
-    pub fn new(config: HostsConfig, block_zones: &[String]) -> Arc<Hosts> {
+    pub fn new(config: HostsConfig, block_zones: &[Name]) -> Arc<Hosts> {
         let zones = if config.zones.is_empty() {
-            names(block_zones)
+            block_zones.to_vec()
         } else {
-            names(&config.zones)
+            config.zones.clone()
         };
-        let fallthrough = config.fallthrough.as_deref().map(names);
+        let fallthrough = config.fallthrough.clone();
         let hosts = Arc::new(Hosts {
             config,
             zones,

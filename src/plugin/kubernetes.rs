@@ -42,12 +42,7 @@ impl Configure for KubernetesConfig {
     fn build(&self, env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
         let own = env.own_ips.clone();
         let cell = (env.index_cells)(self, own)?;
-        let fallthrough = self.fallthrough.as_ref().map(|zones| {
-            zones
-                .iter()
-                .filter_map(|z| Name::from_ascii(z).ok())
-                .collect()
-        });
+        let fallthrough = self.fallthrough.clone();
         Ok(Some(Arc::new(Kubernetes {
             cell,
             fallthrough,

@@ -25,11 +25,7 @@ impl Configure for LogConfig {
 
     fn build(&self, _env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
         Ok(Some(Arc::new(Log {
-            names: self
-                .names
-                .iter()
-                .filter_map(|n| Name::from_ascii(n).ok())
-                .collect(),
+            names: self.names.clone(),
             classes: self.classes.clone(),
         })))
     }

@@ -53,7 +53,12 @@ fn common(c: &Config, cache_disabled: bool) {
     assert_eq!(k.pods, PodMode::Insecure);
     assert_eq!(
         k.fallthrough.as_deref(),
-        Some(&["in-addr.arpa.".to_string(), "ip6.arpa.".to_string()][..])
+        Some(
+            &[
+                hickory_proto::rr::Name::from_ascii("in-addr.arpa.").unwrap(),
+                hickory_proto::rr::Name::from_ascii("ip6.arpa.").unwrap()
+            ][..]
+        )
     );
     let ready = s.get::<ReadyConfig>().expect("ready");
     assert_eq!(ready.addr, sa("0.0.0.0:8181"));
@@ -62,7 +67,7 @@ fn common(c: &Config, cache_disabled: bool) {
     let health = s.get::<HealthConfig>().expect("health");
     assert_eq!(health.addr, sa("0.0.0.0:8080"));
     let f = s.get::<ForwardConfig>().expect("forward");
-    assert_eq!(f.from, ".");
+    assert_eq!(f.from.to_ascii(), ".");
     assert_eq!(f.to, [sa("127.0.0.53:53")]);
     assert_eq!(f.expire, Duration::from_secs(10));
     assert_eq!(f.max_fails, 2);
@@ -78,7 +83,9 @@ fn common(c: &Config, cache_disabled: bool) {
     assert_eq!((cache.success.min_ttl, cache.denial.min_ttl), (5, 5));
     assert!(cache.zones.is_empty() && cache.prefetch.is_none() && cache.serve_stale.is_none());
     if cache_disabled {
-        let only = Some(vec!["cluster.local.".to_string()]);
+        let only = Some(vec![
+            hickory_proto::rr::Name::from_ascii("cluster.local.").unwrap()
+        ]);
         assert_eq!(cache.disable_success, only);
         assert_eq!(cache.disable_denial, only);
     } else {

@@ -47,6 +47,12 @@ fn sa(s: &str) -> SocketAddr {
     s.parse().expect("test address")
 }
 
+fn names(v: &[&str]) -> Vec<hickory_proto::rr::Name> {
+    v.iter()
+        .map(|s| hickory_proto::rr::Name::from_ascii(s).expect("a name"))
+        .collect()
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -204,23 +210,23 @@ fn plugin_options_produce_typed_values() {
                 sa("9.9.9.9:53"), sa("9.9.9.10:5300"), sa("10.0.0.2:53"), sa("[::1]:53"),
             ]);
             assert_eq!(f.location.line, 2);
-            assert_eq!(f.health_check_domain, ".");
+            assert_eq!(f.health_check_domain.to_ascii(), ".");
             assert!(!f.health_check_no_rec);
         }),
         ("forward Example.ORG /fifteen.conf", |s| {
             let f = s.get::<ForwardConfig>().expect("forward");
-            assert_eq!(f.from, "example.org.");
+            assert_eq!(f.from.to_ascii(), "example.org.");
             assert_eq!(f.to.len(), 15);
         }),
         ("forward . 1.1.1.1 {\n except Cluster.Local 10.0.0.0/8 cluster.local\n force_tcp\n expire 1m\n max_fails 0\n health_check 2s no_rec domain Example.com\n policy sequential\n max_concurrent 0\n}", |s| {
             let f = s.get::<ForwardConfig>().expect("forward");
-            assert_eq!(f.except, strings(&["cluster.local.", "10.in-addr.arpa."]));
+            assert_eq!(f.except, names(&["cluster.local.", "10.in-addr.arpa."]));
             assert!(f.force_tcp && !f.prefer_udp);
             assert_eq!(f.expire, Duration::from_secs(60));
             assert_eq!(f.max_fails, 0);
             assert_eq!(f.health_check, Duration::from_secs(2));
             assert!(f.health_check_no_rec);
-            assert_eq!(f.health_check_domain, "example.com.");
+            assert_eq!(f.health_check_domain.to_ascii(), "example.com.");
             assert_eq!(f.policy, ForwardPolicy::Sequential);
             assert_eq!(f.max_concurrent, Some(0));
         }),
@@ -229,7 +235,7 @@ fn plugin_options_produce_typed_values() {
             assert!(f.prefer_udp);
             assert_eq!(f.policy, ForwardPolicy::RoundRobin);
             assert_eq!(f.health_check, Duration::ZERO);
-            assert_eq!(f.health_check_domain, "a.b.");
+            assert_eq!(f.health_check_domain.to_ascii(), "a.b.");
         }),
         ("forward . 1.1.1.1 {\n policy random\n}", |s| {
             assert_eq!(s.get::<ForwardConfig>().map(|f| f.policy), Some(ForwardPolicy::Random));
@@ -243,12 +249,12 @@ fn plugin_options_produce_typed_values() {
         }),
         ("cache Example.org 10.0.0.0/8", |s| {
             let c = s.get::<CacheConfig>().expect("cache");
-            assert_eq!(c.zones, strings(&["example.org.", "10.in-addr.arpa."]));
+            assert_eq!(c.zones, names(&["example.org.", "10.in-addr.arpa."]));
             assert_eq!(c.success.max_ttl, 3600);
         }),
         ("cache 300 example.org {\n success 5000 600 10\n denial 100 30\n prefetch 10\n serve_stale\n disable success\n keepttl\n}", |s| {
             let c = s.get::<CacheConfig>().expect("cache");
-            assert_eq!(c.zones, strings(&["example.org."]));
+            assert_eq!(c.zones, names(&["example.org."]));
             assert_eq!((c.success.capacity, c.success.max_ttl, c.success.min_ttl), (5000, 600, 10));
             assert_eq!((c.denial.capacity, c.denial.max_ttl, c.denial.min_ttl), (100, 30, 5));
             let p = c.prefetch.as_ref().expect("prefetch");
@@ -282,11 +288,11 @@ fn plugin_options_produce_typed_values() {
         ("hosts /etc/custom.hosts Example.org 10.0.0.0/24 {\n 10.0.0.1 a.example.org b.example.org\n fd00::1 v6.example.org\n ttl 60\n reload 0\n no_reverse\n fallthrough example.org\n}", |s| {
             let h = s.get::<HostsConfig>().expect("hosts");
             assert_eq!(h.file, PathBuf::from("/etc/custom.hosts"));
-            assert_eq!(h.zones, strings(&["example.org.", "0.0.10.in-addr.arpa."]));
+            assert_eq!(h.zones, names(&["example.org.", "0.0.10.in-addr.arpa."]));
             assert_eq!(h.inline, strings(&["10.0.0.1 a.example.org b.example.org", "fd00::1 v6.example.org"]));
             assert_eq!((h.ttl, h.reload), (60, Duration::ZERO));
             assert!(h.no_reverse);
-            assert_eq!(h.fallthrough, Some(strings(&["example.org."])));
+            assert_eq!(h.fallthrough, Some(names(&["example.org."])));
         }),
         ("health localhost:8091 {\n lameduck 1m\n}\nready 127.0.0.1:8182\nprometheus [::1]:9154", |s| {
             let h = s.get::<HealthConfig>().expect("health");
@@ -315,7 +321,7 @@ fn plugin_options_produce_typed_values() {
         }),
         ("log Example.org", |s| {
             let l = s.get::<LogConfig>().expect("log");
-            assert_eq!(l.names, strings(&["example.org."]));
+            assert_eq!(l.names, names(&["example.org."]));
             assert_eq!(l.format, None);
         }),
         ("log . {common}", |s| {
@@ -325,7 +331,7 @@ fn plugin_options_produce_typed_values() {
         }),
         ("log a.org b.org \"{remote} {name}\" {\n class denial error\n class denial\n}", |s| {
             let l = s.get::<LogConfig>().expect("log");
-            assert_eq!(l.names, strings(&["a.org.", "b.org."]));
+            assert_eq!(l.names, names(&["a.org.", "b.org."]));
             assert_eq!(l.format.as_deref(), Some("{remote} {name}"));
             assert_eq!(l.classes, strings(&["denial", "error"]));
         }),

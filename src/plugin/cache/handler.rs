@@ -24,14 +24,14 @@ impl Configure for CacheConfig {
     }
 
     fn summary(&self) -> String {
-        use crate::plugin::describe::{words, zones};
+        use crate::plugin::describe::{names, words};
         let ttl = if self.success.max_ttl == self.denial.max_ttl {
             self.success.max_ttl.to_string()
         } else {
             String::new()
         };
         words(
-            [ttl, zones(&self.zones)]
+            [ttl, names(&self.zones)]
                 .into_iter()
                 .filter(|s| !s.is_empty()),
         )
@@ -40,7 +40,7 @@ impl Configure for CacheConfig {
     fn build(&self, env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
         let mut config = self.clone();
         if config.zones.is_empty() {
-            config.zones = env.zone_names.to_vec();
+            config.zones = env.zones.to_vec();
         }
         let cache = Cache::new(config, env.server_label.to_string(), env.metrics.clone());
         Ok(Some(Arc::new(CachePlugin {

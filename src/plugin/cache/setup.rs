@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use crate::corefile::args::{count, duration, err, location, no_block, number, zones};
+use hickory_proto::rr::Name;
+
+use crate::corefile::args::{count, duration, err, location, names, no_block, number};
 use crate::corefile::Directive;
 use crate::corefile::{ConfigError, Location};
 
@@ -14,12 +16,12 @@ use crate::corefile::{ConfigError, Location};
 pub struct CacheConfig {
     pub location: Location,
     /// Zones cached (lower-case FQDNs); empty means the server block's zones.
-    pub zones: Vec<String>,
+    pub zones: Vec<Name>,
     pub success: CacheClass,
     pub denial: CacheClass,
     /// `disable success|denial [ZONES...]`: `Some(vec![])` disables the class everywhere.
-    pub disable_success: Option<Vec<String>>,
-    pub disable_denial: Option<Vec<String>>,
+    pub disable_success: Option<Vec<Name>>,
+    pub disable_denial: Option<Vec<Name>>,
     pub prefetch: Option<Prefetch>,
     /// `serve_stale [DUR] [immediate|verify]` (RFC 8767); default 1 h, immediate.
     pub serve_stale: Option<ServeStale>,
@@ -81,7 +83,7 @@ pub fn parse(d: &Directive) -> Result<CacheConfig, ConfigError> {
     }
     let mut c = CacheConfig {
         location: location(d),
-        zones: zones(d, zone_args, "cache")?,
+        zones: names(d, zone_args, "cache")?,
         success,
         denial,
         disable_success: None,
@@ -185,7 +187,7 @@ fn option(c: &mut CacheConfig, o: &Directive) -> Result<(), ConfigError> {
         }
         "disable" => {
             count(o, 1, usize::MAX, "disable success|denial [ZONES...]")?;
-            let z = zones(o, &args[1..], "disable")?;
+            let z = names(o, &args[1..], "disable")?;
             match args[0] {
                 "success" => c.disable_success = Some(z),
                 "denial" => c.disable_denial = Some(z),

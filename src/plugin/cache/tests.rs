@@ -312,7 +312,7 @@ fn refused_is_not_cached() {
 #[test]
 fn disable_success_for_a_zone() {
     let c = cache(CacheConfig {
-        disable_success: Some(vec!["example.org.".into()]),
+        disable_success: Some(vec![name("example.org.")]),
         ..config()
     });
     let t0 = Instant::now();
@@ -363,7 +363,7 @@ fn disable_denial_everywhere() {
 #[test]
 fn zones_restrict_what_is_cached() {
     let c = cache(CacheConfig {
-        zones: vec!["example.org.".into()],
+        zones: vec![name("example.org.")],
         ..config()
     });
     assert!(c.covers(&name("example.org.")));

@@ -25,7 +25,7 @@ impl Configure for ForwardConfig {
         use crate::plugin::describe::{upstream, words, zone};
         format!(
             "{} {}",
-            zone(&self.from),
+            zone(&self.from.to_ascii()),
             words(self.to.iter().map(|a| upstream(*a)))
         )
     }

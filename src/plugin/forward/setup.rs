@@ -10,7 +10,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::corefile::args::{count, duration, err, location, no_block, number, zones};
+use hickory_proto::rr::Name;
+
+use crate::corefile::args::{count, duration, err, location, name, names, no_block, number};
 use crate::corefile::zone::normalize_name;
 use crate::corefile::Directive;
 use crate::corefile::Files;
@@ -21,12 +23,12 @@ use crate::corefile::{ConfigError, Location};
 pub struct ForwardConfig {
     pub location: Location,
     /// The zone forwarded (lower-case FQDN; "." for everything).
-    pub from: String,
+    pub from: Name,
     /// Upstream addresses, in order; `/etc/resolv.conf`-style files are expanded to their
     /// `nameserver` lines at parse time (port 53 unless given).
     pub to: Vec<std::net::SocketAddr>,
     /// `except ZONE...`: names not forwarded (lower-case FQDNs).
-    pub except: Vec<String>,
+    pub except: Vec<Name>,
     pub force_tcp: bool,
     pub prefer_udp: bool,
     /// `expire DUR`: idle upstream connections are closed after this (default 10 s).
@@ -37,7 +39,7 @@ pub struct ForwardConfig {
     /// `health_check DUR [no_rec] [domain NAME]` (default 0.5 s, RD set, `.`).
     pub health_check: Duration,
     pub health_check_no_rec: bool,
-    pub health_check_domain: String,
+    pub health_check_domain: Name,
     pub policy: ForwardPolicy,
     /// `max_concurrent N`: queries beyond this many in flight are REFUSED.
     pub max_concurrent: Option<usize>,
@@ -58,6 +60,7 @@ pub const MAX_UPSTREAMS: usize = 15;
 pub fn parse(d: &Directive, files: &dyn Files) -> Result<ForwardConfig, ConfigError> {
     count(d, 2, usize::MAX, "forward FROM TO...")?;
     let from = normalize_name(&d.args[0].text).map_err(|m| err(d, format!("forward: {m}")))?;
+    let from = name(d, &from, "forward")?;
     let mut to: Vec<SocketAddr> = Vec::new();
     for arg in &d.args[1..] {
         to.extend(upstream(d, &arg.text, files)?);
@@ -82,7 +85,7 @@ pub fn parse(d: &Directive, files: &dyn Files) -> Result<ForwardConfig, ConfigEr
         max_fails: 2,
         health_check: Duration::from_millis(500),
         health_check_no_rec: false,
-        health_check_domain: ".".to_string(),
+        health_check_domain: Name::root(),
         policy: ForwardPolicy::Random,
         max_concurrent: None,
     };
@@ -197,7 +200,7 @@ fn option(f: &mut ForwardConfig, o: &Directive) -> Result<(), ConfigError> {
     match o.name.as_str() {
         "except" => {
             count(o, 1, usize::MAX, "except ZONE...")?;
-            for z in zones(o, &args, "except")? {
+            for z in names(o, &args, "except")? {
                 if !f.except.contains(&z) {
                     f.except.push(z);
                 }
@@ -230,8 +233,9 @@ fn option(f: &mut ForwardConfig, o: &Directive) -> Result<(), ConfigError> {
                         let name = rest.next().ok_or_else(|| {
                             err(o, "health_check: `domain` needs a name (`domain NAME`)")
                         })?;
-                        f.health_check_domain = normalize_name(name)
+                        let normal = normalize_name(name)
                             .map_err(|m| err(o, format!("health_check: {m}")))?;
+                        f.health_check_domain = self::name(o, &normal, "health_check")?;
                     }
                     other => {
                         return Err(err(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
@@ -29,7 +29,7 @@ pub(super) struct HealthCheck {
 impl HealthCheck {
     /// `DOMAIN IN NS` (default `.`), RD unless `no_rec`, over TCP when `force_tcp`.
     pub(super) fn new(config: &ForwardConfig, timeout: Duration) -> Self {
-        let name = Name::from_ascii(&config.health_check_domain).unwrap_or_else(|_| Name::root());
+        let name = config.health_check_domain.clone();
         let question = Query::query(name, RecordType::NS);
         let mut message = Message::query();
         message.metadata.recursion_desired = !config.health_check_no_rec;

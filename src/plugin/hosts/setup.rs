@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::corefile::args::{count, duration, err, location, no_block, zones};
+use hickory_proto::rr::Name;
+
+use crate::corefile::args::{count, duration, err, location, names, no_block};
 use crate::corefile::zone::normalize_name;
 use crate::corefile::Directive;
 use crate::corefile::{ConfigError, Location};
@@ -21,14 +23,14 @@ pub struct HostsConfig {
     /// Default `/etc/hosts`.
     pub file: PathBuf,
     /// Zones answered (lower-case FQDNs); empty means the server block's zones.
-    pub zones: Vec<String>,
+    pub zones: Vec<Name>,
     /// Lines given inline in the block, in hosts-file syntax.
     pub inline: Vec<String>,
     /// Default 3600.
     pub ttl: u32,
     /// Re-read interval (default 5 s; zero disables).
     pub reload: Duration,
-    pub fallthrough: Option<Vec<String>>,
+    pub fallthrough: Option<Vec<Name>>,
     pub no_reverse: bool,
 }
 
@@ -39,7 +41,7 @@ pub fn parse(d: &Directive) -> Result<HostsConfig, ConfigError> {
         location: location(d),
         file: PathBuf::from(args.first().copied().unwrap_or("/etc/hosts")),
         zones: if args.len() > 1 {
-            zones(d, &args[1..], "hosts")?
+            names(d, &args[1..], "hosts")?
         } else {
             Vec::new()
         },
@@ -83,7 +85,7 @@ fn option(h: &mut HostsConfig, o: &Directive) -> Result<(), ConfigError> {
             count(o, 0, 0, "no_reverse")?;
             h.no_reverse = true;
         }
-        "fallthrough" => h.fallthrough = Some(zones(o, &args, "fallthrough")?),
+        "fallthrough" => h.fallthrough = Some(names(o, &args, "fallthrough")?),
         _ => h.inline.push(inline_entry(o)?),
     }
     Ok(())

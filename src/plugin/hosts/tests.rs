@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::model::Location;
 
-fn config(file: std::path::PathBuf, fallthrough: Option<Vec<String>>) -> HostsConfig {
+fn config(file: std::path::PathBuf, fallthrough: Option<Vec<Name>>) -> HostsConfig {
     HostsConfig {
         location: Location {
             file: "Corefile".into(),
@@ -31,7 +31,7 @@ fn answers_from_the_file_and_inline_lines_and_rereads_changes() {
         "192.168.1.10 node-a NODE-A.lan # a node\nnot-an-ip x\nfd00::1 node-a\n",
     )
     .unwrap();
-    let h = Hosts::new(config(path.clone(), None), &[".".into()]);
+    let h = Hosts::new(config(path.clone(), None), &[Name::root()]);
     assert_eq!(
         ask(&h, "Node-A.", RecordType::A),
         Some((
@@ -93,12 +93,12 @@ fn unknown_names_fall_through_when_asked_to() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hosts");
     std::fs::write(&path, "192.168.1.10 node-a\n").unwrap();
-    let h = Hosts::new(config(path.clone(), Some(Vec::new())), &[".".into()]);
+    let h = Hosts::new(config(path.clone(), Some(Vec::new())), &[Name::root()]);
     assert_eq!(ask(&h, "other.", RecordType::A), None);
     assert!(ask(&h, "node-a.", RecordType::A).is_some());
     let missing = Hosts::new(
         config(dir.path().join("absent"), Some(Vec::new())),
-        &[".".into()],
+        &[Name::root()],
     );
     assert_eq!(
         ask(&missing, "inline.example.", RecordType::A),

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hickory_proto::rr::Name;
+
 use crate::corefile::duration::parse_duration;
 use crate::corefile::Directive;
 use crate::corefile::{ConfigError, Location};
@@ -62,7 +64,7 @@ pub struct KubernetesConfig {
     pub ttl: u32,
     pub noendpoints: bool,
     /// `fallthrough [ZONES...]`: `Some(vec![])` means every zone.
-    pub fallthrough: Option<Vec<String>>,
+    pub fallthrough: Option<Vec<Name>>,
     /// `ignore empty_service`.
     pub ignore_empty_service: bool,
     /// `startup_timeout DURATION`, default 5 s.
@@ -287,7 +289,15 @@ fn option(k: &mut KubernetesConfig, o: &Directive, file: &Path) -> Result<(), Co
                     push_unique(&mut zones, zone);
                 }
             }
-            k.fallthrough = Some(zones);
+            let names = zones
+                .iter()
+                .map(|z| {
+                    Name::from_ascii(z).map_err(|e| {
+                        err(format!("fallthrough: `{z}` is not a DNS name: {e}"))
+                    })
+                })
+                .collect::<Result<Vec<Name>, ConfigError>>()?;
+            k.fallthrough = Some(names);
         }
         "ignore" => {
             count(1, 1, "ignore empty_service")?;

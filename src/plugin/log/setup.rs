@@ -3,7 +3,8 @@
 //! As in CoreDNS, with two or more arguments the last is the format when it contains `{`
 //! (`{common}` and `{combined}` are CoreDNS's named formats); names are zones, `.` meaning all.
 
-use crate::corefile::args::{count, err, location, no_block, zones};
+use crate::corefile::args::{count, err, location, names, no_block};
+use hickory_proto::rr::Name;
 use crate::corefile::Directive;
 use crate::corefile::{ConfigError, Location};
 
@@ -13,7 +14,7 @@ use crate::corefile::{ConfigError, Location};
 pub struct LogConfig {
     pub location: Location,
     /// Names (lower-case FQDNs) logged; empty means all.
-    pub names: Vec<String>,
+    pub names: Vec<Name>,
     /// `class` values (`all`, `denial`, `error`, `success`); empty means all.
     pub classes: Vec<String>,
     /// The log format when one was given (the last argument, containing `{`).
@@ -29,8 +30,8 @@ pub fn parse(d: &Directive) -> Result<LogConfig, ConfigError> {
     if args.len() >= 2 && args[args.len() - 1].contains('{') {
         format = args.pop().map(str::to_string);
     }
-    let mut names = zones(d, &args, "log")?;
-    if names.iter().any(|n| n == ".") {
+    let mut names = names(d, &args, "log")?;
+    if names.iter().any(|n| n.is_root()) {
         names.clear();
     }
     let mut classes: Vec<String> = Vec::new();
