@@ -25,6 +25,8 @@ pub mod contract;
 pub mod describe;
 pub mod query;
 pub mod registry;
+#[cfg(test)]
+pub mod testing;
 
 pub use chain::{Chain, Next};
 pub use contract::{Answer, Flow, Job, Plugin, Reusable, Started};
