@@ -48,5 +48,6 @@ registry::plugins! {
     kubernetes::KubernetesConfig => Kubernetes,
     loop_detect::LoopConfig => Loop,
     forward::ForwardConfig => Forward,
+    whoami::WhoamiConfig => Whoami,
     nodelocal::NodeLocalConfig => Nodelocal,
 }
