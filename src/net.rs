@@ -1,5 +1,6 @@
 //! Addresses on this machine: how a local client reaches a listener (a wildcard listener is
-//! reached on loopback) and where it binds to do so. No sockets are opened here.
+//! reached on loopback) and where it binds to do so; and the machine's name (`chaos`, `nsid`).
+//! No sockets are opened here.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -23,4 +24,14 @@ pub fn loopback_client_for(addr: SocketAddr) -> SocketAddr {
     } else {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
     }
+}
+
+/// The machine's host name (in a pod: the pod's name), as Go's `os.Hostname` reads it on Linux;
+/// `localhost` when it cannot be read, as CoreDNS falls back.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
