@@ -42,6 +42,7 @@ registry::plugins! {
     prometheus::PrometheusConfig => Prometheus,
     errors::ErrorsConfig => Errors,
     log::LogConfig => Log,
+    any::AnyConfig => Any,
     chaos::ChaosConfig => Chaos,
     loadbalance::LoadbalanceConfig => Loadbalance,
     cache::CacheConfig => Cache,
