@@ -47,6 +47,7 @@ registry::plugins! {
     chaos::ChaosConfig => Chaos,
     loadbalance::LoadbalanceConfig => Loadbalance,
     cache::CacheConfig => Cache,
+    minimal::MinimalConfig => Minimal,
     hosts::HostsConfig => Hosts,
     kubernetes::KubernetesConfig => Kubernetes,
     loop_detect::LoopConfig => Loop,
