@@ -37,6 +37,7 @@ pub use registry::{BlockContext, BuildEnv, Configure};
 // `module::OptionsType => Kind`. Adding a plugin is its folder and one line here.
 registry::plugins! {
     reload::ReloadConfig => Reload,
+    nsid::NsidConfig => Nsid,
     bufsize::BufsizeConfig => Bufsize,
     ready::ReadyConfig => Ready,
     health::HealthConfig => Health,
