@@ -1,6 +1,6 @@
 //! Addresses and listening sockets on this machine: how a local client reaches a listener (a
-//! wildcard listener is reached on loopback), where it binds to do so, and the TCP listening
-//! socket DNS and HTTP share ([`tcp_listener`]).
+//! wildcard listener is reached on loopback), where it binds to do so, the TCP listening socket
+//! DNS and HTTP share ([`tcp_listener`]), and the machine's name (`chaos`, `nsid`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -47,4 +47,14 @@ pub fn tcp_listener(addr: SocketAddr, shared: bool) -> std::io::Result<std::net:
     socket.listen(1024)?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
+}
+
+/// The machine's host name (in a pod: the pod's name), as Go's `os.Hostname` reads it on Linux;
+/// `localhost` when it cannot be read, as CoreDNS falls back.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }

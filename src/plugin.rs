@@ -25,6 +25,8 @@ pub mod contract;
 pub mod describe;
 pub mod query;
 pub mod registry;
+#[cfg(test)]
+pub mod test_support;
 
 pub use chain::{Chain, Next};
 pub use contract::{Answer, Flow, Job, Plugin, Reusable, Started};
@@ -35,16 +37,22 @@ pub use registry::{BlockContext, BuildEnv, Configure};
 // `module::OptionsType => Kind`. Adding a plugin is its folder and one line here.
 registry::plugins! {
     reload::ReloadConfig => Reload,
+    nsid::NsidConfig => Nsid,
+    bufsize::BufsizeConfig => Bufsize,
     ready::ReadyConfig => Ready,
     health::HealthConfig => Health,
     prometheus::PrometheusConfig => Prometheus,
     errors::ErrorsConfig => Errors,
     log::LogConfig => Log,
+    any::AnyConfig => Any,
+    chaos::ChaosConfig => Chaos,
     loadbalance::LoadbalanceConfig => Loadbalance,
     cache::CacheConfig => Cache,
+    minimal::MinimalConfig => Minimal,
     hosts::HostsConfig => Hosts,
     kubernetes::KubernetesConfig => Kubernetes,
     loop_detect::LoopConfig => Loop,
     forward::ForwardConfig => Forward,
+    whoami::WhoamiConfig => Whoami,
     nodelocal::NodeLocalConfig => Nodelocal,
 }
