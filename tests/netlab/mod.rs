@@ -60,7 +60,13 @@ pub fn nft_available() -> bool {
 
 /// Whether `program --version` runs; when it does not, Debian's `package` is installed first
 /// (with `apt-get`, updating the package lists once if the install fails without them).
+///
+/// Tests run in parallel threads and `cargo test` runs test binaries one after another, but
+/// an install may still meet another process holding dpkg's lock (a fresh machine's own
+/// package jobs): installs here take turns behind a process-wide lock, apt waits for dpkg's
+/// lock, and a failed attempt is retried after looking again whether the program arrived.
 pub fn tool_available(program: &str, package: &str) -> bool {
+    static INSTALLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let present = || {
         Command::new(program)
             .arg("--version")
@@ -72,18 +78,31 @@ pub fn tool_available(program: &str, package: &str) -> bool {
     if present() {
         return true;
     }
-    eprintln!("netlab: installing {package} for `{program}` (apt-get)");
+    let _turn = INSTALLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let apt = |args: &[&str]| {
         Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=300"])
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
-    if !apt(&["install", "-y", "-q", package]) {
+    for attempt in 0..3 {
+        if present() {
+            return true;
+        }
+        eprintln!("netlab: installing {package} for `{program}` (apt-get, attempt {attempt})");
+        if apt(&["install", "-y", "-q", package]) {
+            break;
+        }
         // A fresh machine may have no package lists yet.
-        let _ = apt(&["update", "-q"]) && apt(&["install", "-y", "-q", package]);
+        if apt(&["update", "-q"]) && apt(&["install", "-y", "-q", package]) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
     }
     present()
 }
