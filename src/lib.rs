@@ -6,6 +6,7 @@
 //! Configuration is a CoreDNS Corefile (`config`). `doctor` checks a cluster's DNS path from
 //! the outside (`cairn doctor`); `validate` checks a Corefile without serving (`cairn validate`).
 
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod corefile;

@@ -1,5 +1,7 @@
 //! The `cairn` command: parse the command line, set up logging, run the chosen job, and turn
-//! errors into one clear message and an exit code.
+//! errors into one clear message and an exit code. A command line that starts with one of
+//! CoreDNS's flags (`-conf`, `-dns.port`, …) is read as CoreDNS reads it
+//! (`cairn::cli::coredns`), so a CoreDNS Deployment runs Cairn by changing the image alone.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +13,8 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cairn",
     version = env!("CAIRN_VERSION_LINE"),
-    about = "Cluster DNS for Kubernetes that keeps answering when the control plane does not"
+    about = "Cluster DNS for Kubernetes that keeps answering when the control plane does not",
+    after_help = "CoreDNS's command line works too: cairn -conf FILE [-dns.port PORT] [-pidfile FILE] [-quiet] | -plugins | -version"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,14 +37,20 @@ enum Command {
     /// alone, as nothing around it can be trusted. Nothing is bound or contacted; only the
     /// Corefile, the files it imports and the resolv.conf files `forward` names are read.
     Validate(ValidateArgs),
+    /// List every plugin a Corefile can name, CoreDNS's in its plugin.cfg order then Cairn's
+    /// own, with what Cairn does with it (supported, or not supported yet).
+    Plugins,
 }
 
 #[derive(clap::Args)]
 struct ValidateArgs {
     /// The Corefile to check (`{$ENV}` is filled from this process's environment, as `serve`
     /// does).
+    #[arg(long, required_unless_present = "plugins")]
+    corefile: Option<PathBuf>,
+    /// List every plugin with its status first (as `cairn plugins`).
     #[arg(long)]
-    corefile: PathBuf,
+    plugins: bool,
 }
 
 #[derive(clap::Args)]
@@ -106,7 +115,15 @@ struct ServeArgs {
 
 fn main() -> std::process::ExitCode {
     cairn::source::kubernetes::heap::tune_allocator();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if cairn::cli::coredns::is_coredns_form(&args) {
+        return run_coredns(&args);
+    }
     let cli = Cli::parse();
+    if let Command::Plugins = cli.command {
+        print!("{}", cairn::validate::catalog::render());
+        return std::process::ExitCode::SUCCESS;
+    }
     // Validation logs nothing: its stderr is the list of problems and only that.
     if let Command::Validate(args) = &cli.command {
         return run_validate(args);
@@ -117,8 +134,19 @@ fn main() -> std::process::ExitCode {
         // kube's client logs every failed request at ERROR; Cairn logs each change of an
         // endpoint's state once instead.
         Command::Serve(_) => "info,kube_client::client::builder=off",
-        Command::Doctor(_) | Command::Validate(_) => "off",
+        Command::Doctor(_) | Command::Validate(_) | Command::Plugins => "off",
     };
+    init_logging(default_filter);
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Doctor(args) => return run_doctor(args),
+        Command::Validate(args) => return run_validate(&args),
+        Command::Plugins => Ok(()),
+    };
+    exit(result)
+}
+
+fn init_logging(default_filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -127,11 +155,9 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let result = match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Doctor(args) => return run_doctor(args),
-        Command::Validate(args) => return run_validate(&args),
-    };
+}
+
+fn exit(result: anyhow::Result<()>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -141,10 +167,58 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// CoreDNS's command line: `-version`, `-plugins`, or serve the Corefile `-conf` names (else
+/// `Corefile` here, else CoreDNS's default `whoami`), with `-dns.port`, `-pidfile`, `-quiet`.
+/// A bad flag exits 2 with the usage, as Go's `flag` package does.
+fn run_coredns(args: &[String]) -> std::process::ExitCode {
+    use cairn::cli::coredns::{parse, Coredns, USAGE};
+    let flags = match parse(args) {
+        Ok(Coredns::Version) => {
+            print!("{}", cairn::run::banner::version());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Ok(Coredns::Plugins) => {
+            print!("{}", cairn::validate::catalog::render_coredns());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Ok(Coredns::Help) => {
+            eprintln!("{USAGE}");
+            return std::process::ExitCode::SUCCESS;
+        }
+        Ok(Coredns::Serve(flags)) => flags,
+        Err(err) => {
+            eprintln!("{err}\n{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if let Some(port) = flags.port {
+        cairn::corefile::zone::set_default_port(port);
+    }
+    let corefile = flags.conf.clone().or_else(|| {
+        let here = PathBuf::from("Corefile");
+        here.is_file().then_some(here)
+    });
+    init_logging("info,kube_client::client::builder=off");
+    let fallback = cairn::run::Fallback::Whoami;
+    exit(cairn::run::serve(cairn::run::ServeOptions {
+        corefile,
+        from: None,
+        fallback,
+        pidfile: flags.pidfile,
+        banner: !flags.quiet,
+    }))
+}
+
 /// `cairn validate`: problems on stderr, the summary on stdout, the verdict as the exit code.
 fn run_validate(args: &ValidateArgs) -> std::process::ExitCode {
     use cairn::validate::Outcome;
-    let outcome = cairn::validate::check(&args.corefile, &|name| std::env::var(name).ok());
+    if args.plugins {
+        print!("{}", cairn::validate::catalog::render());
+    }
+    let Some(corefile) = &args.corefile else {
+        return std::process::ExitCode::SUCCESS;
+    };
+    let outcome = cairn::validate::check(corefile, &|name| std::env::var(name).ok());
     match &outcome {
         Outcome::Valid(summary) => println!("{summary}"),
         Outcome::Invalid(errors) => {
@@ -200,7 +274,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     cairn::run::serve(cairn::run::ServeOptions {
         corefile: args.corefile,
         from: args.from,
-        listen: args.listen,
-        zone: args.zone,
+        fallback: cairn::run::Fallback::Kubernetes {
+            listen: args.listen,
+            zone: args.zone,
+        },
+        pidfile: None,
+        banner: false,
     })
 }

@@ -13,6 +13,7 @@
 //! 5. on SIGTERM: lameduck, node-local hand-over, the last snapshot.
 
 pub mod api;
+pub mod banner;
 pub mod dump;
 pub mod keeper;
 pub mod listen;
@@ -76,12 +77,27 @@ impl Running {
 
 /// What `cairn serve` was asked to do.
 pub struct ServeOptions {
-    /// The Corefile; without it, `kubernetes ZONE` on `listen`.
+    /// The Corefile; without it, [`ServeOptions::fallback`].
     pub corefile: Option<PathBuf>,
     /// Serve this cluster dump instead of the API.
     pub from: Option<PathBuf>,
-    pub listen: SocketAddr,
-    pub zone: String,
+    /// What runs without a Corefile.
+    pub fallback: Fallback,
+    /// Where to write the process id once serving (removed at a clean stop), as CoreDNS's
+    /// `-pidfile`.
+    pub pidfile: Option<PathBuf>,
+    /// Print CoreDNS's start-up banner on stdout (each server's `ZONE:PORT`, then the version)
+    /// once serving; CoreDNS's command line without `-quiet`.
+    pub banner: bool,
+}
+
+/// The configuration without a Corefile.
+pub enum Fallback {
+    /// `cairn serve`: `kubernetes ZONE in-addr.arpa ip6.arpa` on `listen`.
+    Kubernetes { listen: SocketAddr, zone: String },
+    /// CoreDNS's command line without `-conf` nor a `Corefile` here: CoreDNS's own default,
+    /// `.:PORT { whoami log }` (the port from `-dns.port`).
+    Whoami,
 }
 
 /// Serves `config` from `state`, which never changes (tests and tools; `serve` is the real
@@ -103,8 +119,21 @@ pub fn serve(args: ServeOptions) -> anyhow::Result<()> {
             let (text, config) = crate::config::read_corefile(path)?;
             (Some(text), config)
         }
-        None => (None, crate::config::default_config(args.listen, &args.zone)),
+        None => (
+            None,
+            match &args.fallback {
+                Fallback::Kubernetes { listen, zone } => {
+                    crate::config::default_config(*listen, zone)
+                }
+                Fallback::Whoami => crate::config::parse_corefile(
+                    ".\n{\n    whoami\n    log\n}\n",
+                    std::path::Path::new("<default Corefile>"),
+                    &|_| None,
+                )?,
+            },
+        ),
     };
+    let banner_text = args.banner.then(|| banner::render(&config));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("cairn-source")
@@ -157,6 +186,15 @@ pub fn serve(args: ServeOptions) -> anyhow::Result<()> {
     for addr in running.server.local_addrs() {
         tracing::info!(%addr, "serving");
     }
+    if let Some(text) = &banner_text {
+        print!("{text}");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    }
+    let pidfile = args
+        .pidfile
+        .as_deref()
+        .map(banner::PidFile::write)
+        .transpose()?;
     let running = std::sync::Arc::new(running);
     if let Some(n) = &node_local {
         // The listeners answer: now the switch may take the node's DNS off the service proxy.
@@ -198,6 +236,7 @@ pub fn serve(args: ServeOptions) -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     drop(running);
+    drop(pidfile);
     tracing::info!("stopped");
     Ok(())
 }

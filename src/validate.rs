@@ -12,6 +12,8 @@ use crate::config::model::{Config, ServerBlock};
 use crate::config::ConfigError;
 use crate::plugin::describe::{words, zone, zone_list};
 
+pub mod catalog;
+
 #[cfg(test)]
 mod tests;
 

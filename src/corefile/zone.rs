@@ -4,8 +4,24 @@
 
 use super::reverse::reverse_zones_for_cidr;
 
-/// The port a key without `:PORT` gets.
+/// The port a key without `:PORT` gets unless `-dns.port` says otherwise.
 pub const DEFAULT_PORT: u16 = 53;
+
+/// The port keys without `:PORT` get in this process: [`DEFAULT_PORT`], or what CoreDNS's
+/// `-dns.port` flag set at start (a process-wide setting, as CoreDNS's `dnsserver.Port`, so a
+/// reload of the Corefile reads keys the same way).
+static PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(DEFAULT_PORT);
+
+/// Sets the port of keys without `:PORT` (`-dns.port`), once at start, before any Corefile is
+/// read.
+pub fn set_default_port(port: u16) {
+    PORT.store(port, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The port a key without `:PORT` gets now.
+pub fn default_port() -> u16 {
+    PORT.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Normalises one domain name: lower-case, trailing dot, "." for the root.
 pub fn normalize_name(name: &str) -> Result<String, String> {
@@ -77,7 +93,7 @@ pub fn parse_key(key: &str) -> Result<(Vec<String>, u16), String> {
             })?;
             (&rest[..colon], port)
         }
-        None => (rest, DEFAULT_PORT),
+        None => (rest, default_port()),
     };
     if zone.is_empty() {
         return Err(format!(
