@@ -63,7 +63,8 @@ pub fn interpret(
     // Where each plugin was first used, for "only one per block".
     let mut seen: HashMap<&str, &Directive> = HashMap::new();
     for d in &raw.directives {
-        if d.name != "bind" {
+        let repeatable = Kind::from_name(&d.name).is_some_and(Setup::repeatable);
+        if d.name != "bind" && !repeatable {
             if let Some(first) = seen.get(d.name.as_str()) {
                 let place = if Path::new(&*first.file) == Path::new(&*d.file) {
                     format!("line {}", first.line)
@@ -120,7 +121,7 @@ fn directive(block: &mut ServerBlock, d: &Directive, files: &dyn Files) -> Resul
         files,
     };
     let setup = Setup::parse(kind, d, &context)?;
-    block.set(setup);
+    block.add(setup);
     Ok(())
 }
 

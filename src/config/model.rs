@@ -71,6 +71,16 @@ impl ServerBlock {
         self.setups.iter().any(|s| s.kind() == kind)
     }
 
+    /// Adds a directive's options: joined to the first directive's for a repeatable plugin
+    /// (`acl`, `template`, `rewrite`), else as [`ServerBlock::set`].
+    pub fn add(&mut self, setup: Setup) {
+        let existing = self.setups.iter_mut().find(|s| s.kind() == setup.kind());
+        match existing {
+            Some(first) if Setup::repeatable(setup.kind()) => first.join(setup),
+            _ => self.set(setup),
+        }
+    }
+
     /// Adds (or replaces) a plugin's options.
     pub fn set(&mut self, setup: Setup) {
         match self.setups.iter_mut().find(|s| s.kind() == setup.kind()) {

@@ -40,6 +40,9 @@ pub struct Answer {
     pub cacheable: bool,
     /// What went wrong making it, for `errors` (a failed upstream exchange).
     pub error: Option<String>,
+    /// Send nothing at all (`acl`'s `drop`): the client hears no reply, as from a lost packet.
+    /// Only for an answer made in [`Plugin::serve`] (never for an [`Flow::Upstream`] job's).
+    pub silent: bool,
 }
 
 impl Answer {
@@ -51,7 +54,17 @@ impl Answer {
             reuse: Reusable::Always,
             cacheable: true,
             error: None,
+            silent: false,
         }
+    }
+
+    /// No reply at all (see [`Answer::silent`]); never kept nor reused.
+    pub fn silence() -> Answer {
+        let mut a = Answer::rcode(ResponseCode::NoError);
+        a.silent = true;
+        a.reuse = Reusable::Never;
+        a.cacheable = false;
+        a
     }
 
     /// An answer with no records and this rcode.

@@ -24,6 +24,16 @@ pub trait Configure: Sized + Clone + std::fmt::Debug + PartialEq + Eq + 'static 
     /// Reads the plugin's directive (its arguments and `{ }` block).
     fn parse(d: &Directive, block: &BlockContext<'_>) -> Result<Self, ConfigError>;
 
+    /// Whether a block may name the plugin more than once (`acl`, `template`, `rewrite`): each
+    /// later directive's options are added to the first's with [`Configure::join`], in the
+    /// order written. Otherwise a second one is "only one `NAME` per server block".
+    const REPEATABLE: bool = false;
+
+    /// Adds the options of a later directive of a [`Configure::REPEATABLE`] plugin to these.
+    fn join(&mut self, later: Self) {
+        *self = later;
+    }
+
     /// Checks the options against the whole block, once every directive is read.
     fn check(&self, block: &BlockContext<'_>) -> Result<(), ConfigError> {
         let _ = block;
@@ -161,6 +171,23 @@ macro_rules! plugins {
             pub fn kind(&self) -> Kind {
                 match self {
                     $(Setup::$kind(_) => Kind::$kind,)*
+                }
+            }
+
+            /// [`Configure::REPEATABLE`](crate::plugin::Configure::REPEATABLE).
+            pub fn repeatable(kind: Kind) -> bool {
+                match kind {
+                    $(Kind::$kind => <$module::$config as $crate::plugin::Configure>::REPEATABLE,)*
+                }
+            }
+
+            /// [`Configure::join`](crate::plugin::Configure::join): `later` must be of the same
+            /// kind (else it replaces these options).
+            pub fn join(&mut self, later: Setup) {
+                #[allow(unreachable_patterns)]
+                match (self, later) {
+                    $((Setup::$kind(c), Setup::$kind(l)) => $crate::plugin::Configure::join(c, l),)*
+                    (this, later) => *this = later,
                 }
             }
 

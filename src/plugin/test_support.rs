@@ -106,6 +106,42 @@ pub fn ask(addr: SocketAddr, transport: Transport, m: &Message) -> Message {
     exchange(addr, transport, m).0
 }
 
+/// One exchange from a client socket bound to `source` (any 127.0.0.0/8 address is the
+/// machine's loopback, so tests can ask as different clients), waiting at most `wait`: the
+/// answer, or the error (a timeout when the server sent nothing).
+pub fn exchange_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    transport: Transport,
+    m: &Message,
+    wait: Duration,
+) -> io::Result<Message> {
+    let packet = m.to_vec().map_err(io::Error::other)?;
+    let bytes = match transport {
+        Transport::Udp => {
+            let sock = UdpSocket::bind(SocketAddr::new(source, 0))?;
+            sock.connect(addr)?;
+            sock.set_read_timeout(Some(wait))?;
+            sock.send(&packet)?;
+            let mut buf = vec![0u8; 65535];
+            let n = sock.recv(&mut buf)?;
+            buf.truncate(n);
+            buf
+        }
+        Transport::Tcp => {
+            let domain = socket2::Domain::for_address(addr);
+            let sock = socket2::Socket::new(domain, socket2::Type::STREAM, None)?;
+            sock.bind(&SocketAddr::new(source, 0).into())?;
+            sock.connect_timeout(&addr.into(), wait)?;
+            let mut s: TcpStream = sock.into();
+            s.set_read_timeout(Some(wait))?;
+            write_framed(&mut s, &packet)?;
+            read_framed(&mut s)?
+        }
+    };
+    Message::from_vec(&bytes).map_err(io::Error::other)
+}
+
 fn udp(addr: SocketAddr, packet: &[u8]) -> io::Result<(Vec<u8>, SocketAddr)> {
     let sock = UdpSocket::bind(crate::net::loopback_client_for(addr))?;
     sock.connect(addr)?;

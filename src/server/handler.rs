@@ -187,6 +187,7 @@ impl Handler {
         let chain = &set.blocks[b].chain;
         let zone = &set.zone_labels[b][z];
         match chain.resolve(&mut query) {
+            Resolved::Done(answer) if answer.silent => Handled::Drop,
             Resolved::Done(answer) => {
                 let by = answer.by;
                 let (rcode, reuse) = finish(chain, zone, &query, answer, out);
