@@ -1,8 +1,9 @@
 //! One server block: its keys -> zones and port, `bind`, and every other directive handed to
 //! the plugin it names ([`Kind::from_name`], the order list), whose setup reads it. Each plugin
-//! may appear once per block. Every other CoreDNS plugin is rejected as "not supported yet",
-//! anything else as an unknown plugin, each at its own file and line (imported lines name the
-//! imported file).
+//! may appear once per block, except `bind` and the plugins that [`Kind::repeats`] (`template`,
+//! whose directives are joined in the order written). Every other CoreDNS plugin is rejected as
+//! "not supported yet", anything else as an unknown plugin, each at its own file and line
+//! (imported lines name the imported file).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -63,7 +64,8 @@ pub fn interpret(
     // Where each plugin was first used, for "only one per block".
     let mut seen: HashMap<&str, &Directive> = HashMap::new();
     for d in &raw.directives {
-        if d.name != "bind" {
+        let repeats = d.name == "bind" || Kind::from_name(&d.name).is_some_and(Kind::repeats);
+        if !repeats {
             if let Some(first) = seen.get(d.name.as_str()) {
                 let place = if Path::new(&*first.file) == Path::new(&*d.file) {
                     format!("line {}", first.line)
@@ -120,7 +122,7 @@ fn directive(block: &mut ServerBlock, d: &Directive, files: &dyn Files) -> Resul
         files,
     };
     let setup = Setup::parse(kind, d, &context)?;
-    block.set(setup);
+    block.add(setup);
     Ok(())
 }
 

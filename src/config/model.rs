@@ -79,6 +79,16 @@ impl ServerBlock {
         }
     }
 
+    /// Adds a plugin's options, or merges them into the block's for a plugin that
+    /// [`repeats`](Kind::repeats) (`template`); replaces them otherwise.
+    pub fn add(&mut self, setup: Setup) {
+        match self.setups.iter_mut().find(|s| s.kind() == setup.kind()) {
+            Some(existing) if setup.kind().repeats() => existing.merge(setup),
+            Some(existing) => *existing = setup,
+            None => self.setups.push(setup),
+        }
+    }
+
     /// The metrics' `server` label of the block, as CoreDNS writes it: `dns://:53` without
     /// `bind`, `dns://127.0.0.1:53` with it.
     pub fn server_label(&self) -> String {

@@ -21,8 +21,19 @@ pub trait Configure: Sized + Clone + std::fmt::Debug + PartialEq + Eq + 'static 
     /// The plugin's name in a Corefile (and in the `plugin` metric label).
     const NAME: &'static str;
 
+    /// Whether the directive may be written more than once in a block (CoreDNS's `template`,
+    /// whose directives are tried in the order written); each one is parsed alone and
+    /// [`Configure::merge`]d into the ones before. Every other plugin is "only one per block".
+    const REPEATS: bool = false;
+
     /// Reads the plugin's directive (its arguments and `{ }` block).
     fn parse(d: &Directive, block: &BlockContext<'_>) -> Result<Self, ConfigError>;
+
+    /// Joins the options of a later directive of the same plugin to these (only called when
+    /// [`Configure::REPEATS`]); the default keeps the later.
+    fn merge(&mut self, later: Self) {
+        *self = later;
+    }
 
     /// Checks the options against the whole block, once every directive is read.
     fn check(&self, block: &BlockContext<'_>) -> Result<(), ConfigError> {
@@ -145,6 +156,14 @@ macro_rules! plugins {
                 }
             }
 
+            /// Whether its directive may be written more than once in a block
+            /// ([`Configure::REPEATS`](crate::plugin::Configure::REPEATS)).
+            pub fn repeats(self) -> bool {
+                match self {
+                    $(Kind::$kind => <$module::$config as $crate::plugin::Configure>::REPEATS,)*
+                }
+            }
+
             /// The plugin a directive names.
             pub fn from_name(name: &str) -> Option<Kind> {
                 Kind::ALL.iter().copied().find(|k| k.name() == name)
@@ -174,6 +193,16 @@ macro_rules! plugins {
                     $(Kind::$kind => {
                         <$module::$config as $crate::plugin::Configure>::parse(d, block).map(Setup::$kind)
                     })*
+                }
+            }
+
+            /// [`Configure::merge`](crate::plugin::Configure::merge) of the same plugin's
+            /// options; a setup of another plugin replaces these.
+            pub fn merge(&mut self, later: Setup) {
+                match (self, later) {
+                    $((Setup::$kind(c), Setup::$kind(l)) => $crate::plugin::Configure::merge(c, l),)*
+                    #[allow(unreachable_patterns)]
+                    (s, later) => *s = later,
                 }
             }
 
