@@ -50,6 +50,7 @@ registry::plugins! {
     loadbalance::LoadbalanceConfig => Loadbalance,
     cache::CacheConfig => Cache,
     minimal::MinimalConfig => Minimal,
+    template::TemplateConfig => Template,
     hosts::HostsConfig => Hosts,
     kubernetes::KubernetesConfig => Kubernetes,
     loop_detect::LoopConfig => Loop,

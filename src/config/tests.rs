@@ -48,7 +48,7 @@ fn errors_name_file_line_and_expectation() {
     let cases: Vec<(&str, &str)> = vec![
         // CoreDNS plugins Cairn lacks, at their line.
         (".:53 {\n  kubernetes\n  rewrite name a.org b.org\n}", "Corefile:3: plugin `rewrite` is not supported yet"),
-        (".:53 {\n  errors\n  template\n}", "Corefile:3: plugin `template` is not supported yet"),
+        (".:53 {\n  errors\n  etcd\n}", "Corefile:3: plugin `etcd` is not supported yet"),
         (".:53 {\n\n  frobnicate on\n}", "Corefile:3: unknown plugin `frobnicate`"),
         // Structure.
         (".:53 {\n  kubernetes\n", "Corefile:1: unclosed `{` opened on line 1: expected `}` before end of file"),
@@ -61,7 +61,7 @@ fn errors_name_file_line_and_expectation() {
         ("a.org, {\n}", "Corefile:1: expected another zone key after `,`, found `{` (remove the extra comma)"),
         ("a.org,\n", "Corefile:1: expected another zone key after `,`, found end of file"),
         (".:53 {\n  kubeconfig \"/x\n}\n", "Corefile:2: unterminated quoted string: expected a closing `\"`"),
-        (".:53 {\n  kubernetes {\n    kubeconfig \"/a\nb\" ctx\n  }\n  template\n}", "Corefile:6: plugin `template` is not supported yet"),
+        (".:53 {\n  kubernetes {\n    kubeconfig \"/a\nb\" ctx\n  }\n  etcd\n}", "Corefile:6: plugin `etcd` is not supported yet"),
         // Keys.
         ("a.org,,b.org {\n}", "Corefile:1: empty zone key in `a.org,,b.org`: expected a zone such as `.` or `example.org:53`"),
         ("\"\" {\n}", "Corefile:1: empty zone key in ``: expected a zone such as `.` or `example.org:53`"),
@@ -324,8 +324,8 @@ fn load_corefile_reads_the_file_and_names_it_on_error() {
     assert_eq!(c.servers[0].zones, [sz("cluster.local.", 1053)]);
     assert_eq!(c.servers[0].location.file, path);
 
-    std::fs::write(&path, ".:53 {\n  template\n}\n").expect("write");
-    let err = load_corefile(&path).expect_err("template is unsupported");
+    std::fs::write(&path, ".:53 {\n  etcd\n}\n").expect("write");
+    let err = load_corefile(&path).expect_err("etcd is unsupported");
     assert_eq!(err.file, path);
     assert_eq!(err.line, 2);
 
@@ -349,9 +349,9 @@ fn check_reports_every_bad_key_and_directive_in_order() {
         }
     };
     assert_eq!(
-        check(".:53 {\n  template\n  kubernetes {\n    ttl 9999\n  }\n  cache 30\n  cache 10\n}\n.:53 {\n}\nexample.org {\n  kubernetes cluster.local\n}\n"),
+        check(".:53 {\n  etcd\n  kubernetes {\n    ttl 9999\n  }\n  cache 30\n  cache 10\n}\n.:53 {\n}\nexample.org {\n  kubernetes cluster.local\n}\n"),
         [
-            "Corefile:2: plugin `template` is not supported yet",
+            "Corefile:2: plugin `etcd` is not supported yet",
             "Corefile:4: invalid `ttl` `9999`: expected an integer from 0 to 3600",
             "Corefile:7: only one `cache` per server block; the first is on line 6",
             "Corefile:9: zone `.` on port 53 is already served by the server block on line 1",
@@ -368,7 +368,7 @@ fn check_reports_every_bad_key_and_directive_in_order() {
     );
     // A structural error is reported alone: the blocks around it are not judged.
     assert_eq!(
-        check(".:53 {\n  template\n}\n}\n.:54 {\n  template\n}\n"),
+        check(".:53 {\n  etcd\n}\n}\n.:54 {\n  etcd\n}\n"),
         ["Corefile:4: unexpected `}`: no block is open"]
     );
 }

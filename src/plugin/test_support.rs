@@ -52,6 +52,13 @@ pub struct Server {
     _running: RunningServer,
 }
 
+impl Server {
+    /// The server's metrics in Prometheus text format (as `/metrics` serves them).
+    pub fn metrics(&self) -> String {
+        self._running.metrics().render()
+    }
+}
+
 /// Starts a server from `corefile`, which must have one block listening on port 0 of a
 /// loopback address (`.:0 { bind 127.0.0.1 ... }`).
 pub fn serve(corefile: &str) -> Server {

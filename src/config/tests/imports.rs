@@ -23,7 +23,7 @@ fn tree() -> FakeFiles {
         ("/etc/coredns/custom/a.server", "a.org {\n  errors\n}\n"),
         ("/etc/coredns/custom/x.override", "loop\nlog\n"),
         ("/etc/coredns/plugins.conf", "\n\nloop\n"),
-        ("/etc/coredns/bad.override", "# bad\ntemplate\n"),
+        ("/etc/coredns/bad.override", "# bad\netcd\n"),
         ("/etc/coredns/self.conf", "import self.conf\n"),
         ("/etc/coredns/ping.conf", "import /etc/coredns/pong.conf\n"),
         ("/etc/coredns/pong.conf", "import ping.conf\n"),
@@ -96,7 +96,7 @@ fn import_errors_name_the_file_and_line() {
         ("import /etc/*/*.server", "/etc/coredns/Corefile:1: import pattern `/etc/*/*.server` may hold at most one `*` and one `?`, and no `[`"),
         ("import /etc/[ab].server", "/etc/coredns/Corefile:1: import pattern `/etc/[ab].server` may hold at most one `*` and one `?`, and no `[`"),
         // Errors inside an imported file name that file and its line.
-        (".:53 {\n  import bad.override\n}", "/etc/coredns/bad.override:2: plugin `template` is not supported yet"),
+        (".:53 {\n  import bad.override\n}", "/etc/coredns/bad.override:2: plugin `etcd` is not supported yet"),
         (".:53 {\n  errors\n  import errline.conf\n}", "/etc/coredns/errline.conf:1: only one `errors` per server block; the first is on /etc/coredns/Corefile:2"),
         (".:53 {\n  import twice.conf\n  import twice.conf\n}", "/etc/coredns/twice.conf:1: only one `cache` per server block; the first is on line 1"),
         // Cycles.
