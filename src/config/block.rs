@@ -1,6 +1,7 @@
 //! One server block: its keys -> zones and port, `bind`, and every other directive handed to
 //! the plugin it names ([`Kind::from_name`], the order list), whose setup reads it. Each plugin
-//! may appear once per block. Every other CoreDNS plugin is rejected as "not supported yet",
+//! may appear once per block, but for `bind` and plugins whose directives add up (`rewrite`: one
+//! rule each, merged in order). Every other CoreDNS plugin is rejected as "not supported yet",
 //! anything else as an unknown plugin, each at its own file and line (imported lines name the
 //! imported file).
 
@@ -63,7 +64,7 @@ pub fn interpret(
     // Where each plugin was first used, for "only one per block".
     let mut seen: HashMap<&str, &Directive> = HashMap::new();
     for d in &raw.directives {
-        if d.name != "bind" {
+        if d.name != "bind" && !Kind::from_name(&d.name).is_some_and(Kind::repeatable) {
             if let Some(first) = seen.get(d.name.as_str()) {
                 let place = if Path::new(&*first.file) == Path::new(&*d.file) {
                     format!("line {}", first.line)

@@ -71,9 +71,15 @@ impl ServerBlock {
         self.setups.iter().any(|s| s.kind() == kind)
     }
 
-    /// Adds (or replaces) a plugin's options.
+    /// Adds a plugin's options: replaces those it had, or merges into them for a plugin whose
+    /// directives add up ([`Kind::repeatable`]).
     pub fn set(&mut self, setup: Setup) {
         match self.setups.iter_mut().find(|s| s.kind() == setup.kind()) {
+            Some(existing) if setup.kind().repeatable() => {
+                if let Err(other) = existing.merge(setup) {
+                    *existing = other;
+                }
+            }
             Some(existing) => *existing = setup,
             None => self.setups.push(setup),
         }

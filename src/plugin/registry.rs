@@ -21,6 +21,11 @@ pub trait Configure: Sized + Clone + std::fmt::Debug + PartialEq + Eq + 'static 
     /// The plugin's name in a Corefile (and in the `plugin` metric label).
     const NAME: &'static str;
 
+    /// Whether the directive may appear more than once in a server block (CoreDNS's `rewrite`:
+    /// one rule per directive). Each later one is [`merge`](Configure::merge)d into the first;
+    /// any other plugin given twice is an error.
+    const REPEATABLE: bool = false;
+
     /// Reads the plugin's directive (its arguments and `{ }` block).
     fn parse(d: &Directive, block: &BlockContext<'_>) -> Result<Self, ConfigError>;
 
@@ -28,6 +33,12 @@ pub trait Configure: Sized + Clone + std::fmt::Debug + PartialEq + Eq + 'static 
     fn check(&self, block: &BlockContext<'_>) -> Result<(), ConfigError> {
         let _ = block;
         Ok(())
+    }
+
+    /// Takes in the options of a later directive of a [`REPEATABLE`](Configure::REPEATABLE)
+    /// plugin, in Corefile order.
+    fn merge(&mut self, later: Self) {
+        *self = later;
     }
 
     /// What the options say, for people (`cairn validate`'s summary): zones, addresses, files;
@@ -145,6 +156,14 @@ macro_rules! plugins {
                 }
             }
 
+            /// Whether its directive may be given more than once in a block
+            /// ([`Configure::REPEATABLE`](crate::plugin::Configure::REPEATABLE)).
+            pub fn repeatable(self) -> bool {
+                match self {
+                    $(Kind::$kind => <$module::$config as $crate::plugin::Configure>::REPEATABLE,)*
+                }
+            }
+
             /// The plugin a directive names.
             pub fn from_name(name: &str) -> Option<Kind> {
                 Kind::ALL.iter().copied().find(|k| k.name() == name)
@@ -174,6 +193,19 @@ macro_rules! plugins {
                     $(Kind::$kind => {
                         <$module::$config as $crate::plugin::Configure>::parse(d, block).map(Setup::$kind)
                     })*
+                }
+            }
+
+            /// [`Configure::merge`](crate::plugin::Configure::merge): `later` into these options
+            /// when both are the same plugin's; `later` back when it is another plugin's.
+            pub fn merge(&mut self, later: Setup) -> Result<(), Setup> {
+                match (self, later) {
+                    $((Setup::$kind(c), Setup::$kind(l)) => {
+                        $crate::plugin::Configure::merge(c, l);
+                        Ok(())
+                    })*
+                    #[allow(unreachable_patterns)]
+                    (_, later) => Err(later),
                 }
             }
 
