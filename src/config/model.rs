@@ -75,11 +75,7 @@ impl ServerBlock {
     /// directives add up ([`Kind::repeatable`]).
     pub fn set(&mut self, setup: Setup) {
         match self.setups.iter_mut().find(|s| s.kind() == setup.kind()) {
-            Some(existing) if setup.kind().repeatable() => {
-                if let Err(other) = existing.merge(setup) {
-                    *existing = other;
-                }
-            }
+            Some(existing) if setup.kind().repeatable() => existing.merge(setup),
             Some(existing) => *existing = setup,
             None => self.setups.push(setup),
         }

@@ -197,15 +197,12 @@ macro_rules! plugins {
             }
 
             /// [`Configure::merge`](crate::plugin::Configure::merge): `later` into these options
-            /// when both are the same plugin's; `later` back when it is another plugin's.
-            pub fn merge(&mut self, later: Setup) -> Result<(), Setup> {
+            /// when both are the same plugin's (else `later` replaces them).
+            pub fn merge(&mut self, later: Setup) {
                 match (self, later) {
-                    $((Setup::$kind(c), Setup::$kind(l)) => {
-                        $crate::plugin::Configure::merge(c, l);
-                        Ok(())
-                    })*
+                    $((Setup::$kind(c), Setup::$kind(l)) => $crate::plugin::Configure::merge(c, l),)*
                     #[allow(unreachable_patterns)]
-                    (_, later) => Err(later),
+                    (this, later) => *this = later,
                 }
             }
 
