@@ -48,6 +48,7 @@ registry::plugins! {
     chaos::ChaosConfig => Chaos,
     loadbalance::LoadbalanceConfig => Loadbalance,
     cache::CacheConfig => Cache,
+    rewrite::RewriteConfig => Rewrite,
     minimal::MinimalConfig => Minimal,
     hosts::HostsConfig => Hosts,
     kubernetes::KubernetesConfig => Kubernetes,
