@@ -29,7 +29,6 @@ mod edns0;
 mod rule;
 mod setup;
 
-pub use answer::Reverse;
 pub use edns0::{Edns0Action, Edns0Option, Edns0Rule, LocalData, Variable};
 pub use rule::{
     Action, AnswerField, AnswerRule, Match, Mode, NameRewrite, NameRule, Pattern, Rule,
@@ -44,6 +43,7 @@ use crate::plugin::chain::Resolved;
 use crate::plugin::{
     Answer, BlockContext, BuildEnv, Configure, Flow, Kind, Next, Plugin, Query, Reusable,
 };
+use answer::Reverse;
 use rule::Subject;
 
 #[cfg(test)]
