@@ -49,6 +49,7 @@ registry::plugins! {
     chaos::ChaosConfig => Chaos,
     loadbalance::LoadbalanceConfig => Loadbalance,
     cache::CacheConfig => Cache,
+    rewrite::RewriteConfig => Rewrite,
     minimal::MinimalConfig => Minimal,
     template::TemplateConfig => Template,
     hosts::HostsConfig => Hosts,
