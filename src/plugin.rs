@@ -44,6 +44,7 @@ registry::plugins! {
     prometheus::PrometheusConfig => Prometheus,
     errors::ErrorsConfig => Errors,
     log::LogConfig => Log,
+    local::LocalConfig => Local,
     acl::AclConfig => Acl,
     any::AnyConfig => Any,
     chaos::ChaosConfig => Chaos,
