@@ -1,9 +1,12 @@
 //! The `log` plugin: `log [NAMES...] [FORMAT] { class CLASSES... }` — CoreDNS's query log line
 //! for every answer sent (or the classes given: all, success, denial, error), written once the
-//! answer is encoded. The format argument is read and not applied yet: lines are always in
-//! CoreDNS's common format. Doc page: `README.md` in its folder.
+//! answer is encoded, in the FORMAT given (CoreDNS's placeholders, `format`) or CoreDNS's
+//! common log format. Doc page: `README.md` in its folder.
 
+pub mod format;
 mod setup;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use hickory_proto::rr::Name;
 pub use setup::LogConfig;
 
 use crate::corefile::{ConfigError, Directive};
+use crate::plugin::minimal::typify::Type;
 use crate::plugin::{Answer, BlockContext, BuildEnv, Configure, Kind, Plugin, Query, Reusable};
 
 impl Configure for LogConfig {
@@ -27,6 +31,9 @@ impl Configure for LogConfig {
         Ok(Some(Arc::new(Log {
             names: self.names.clone(),
             classes: self.classes.clone(),
+            needs_type: format::needs_type(&self.parts)
+                || self.classes.iter().any(|c| c != "all"),
+            parts: self.parts.clone(),
         })))
     }
 }
@@ -36,20 +43,22 @@ struct Log {
     names: Vec<Name>,
     /// `class` values; empty means all.
     classes: Vec<String>,
+    /// The line's format.
+    parts: Vec<format::Part>,
+    /// Whether the response's type must be known (a `class` filter, `{/log/class}`).
+    needs_type: bool,
 }
 
 impl Log {
-    /// Whether an answer with `rcode` to a query for `qname` is logged.
-    fn wanted(&self, qname: &Name, rcode: ResponseCode) -> bool {
+    /// Whether an answer of type `kind` (when known) to a query for `qname` is logged.
+    fn wanted(&self, qname: &Name, kind: Option<Type>) -> bool {
         let name_ok = self.names.is_empty() || self.names.iter().any(|z| z.zone_of(qname));
+        let class = kind.map(format::class_of);
         let class_ok = self.classes.is_empty()
-            || self.classes.iter().any(|c| match c.as_str() {
-                "all" => true,
-                "success" => rcode == ResponseCode::NoError,
-                "denial" => rcode == ResponseCode::NXDomain,
-                "error" => !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain),
-                _ => false,
-            });
+            || self
+                .classes
+                .iter()
+                .any(|c| c == "all" || class == Some(c.as_str()));
         name_ok && class_ok
     }
 }
@@ -65,39 +74,29 @@ impl Plugin for Log {
     }
 
     fn sent(&self, query: &Query, rcode: ResponseCode, response: &[u8], elapsed: Duration) {
-        if self.wanted(query.name(), rcode) {
-            let line = log_line(query, rcode, response, elapsed);
+        let kind = if self.needs_type {
+            format::response_type(query, response)
+        } else {
+            None
+        };
+        if self.wanted(query.name(), kind) {
+            let line = format::render(
+                &self.parts,
+                &format::Line {
+                    query,
+                    rcode,
+                    response,
+                    elapsed,
+                    kind,
+                },
+            );
             tracing::info!(target: "cairn::log", "{line}");
         }
     }
 }
 
-/// CoreDNS's common log format:
-/// `CLIENT - ID "TYPE CLASS NAME PROTO SIZE DO BUFSIZE" RCODE FLAGS RSIZE DURATION`.
-fn log_line(query: &Query, rcode: ResponseCode, response: &[u8], duration: Duration) -> String {
-    let request = &query.request;
-    let q = request.query();
-    let edns = request.edns();
-    format!(
-        "{} - {} \"{} {} {} {} {} {} {}\" {} {} {} {:.9}s",
-        query.client,
-        request.message.metadata.id,
-        q.query_type(),
-        q.query_class(),
-        q.name(),
-        query.transport.as_str(),
-        query.request_size,
-        edns.is_some_and(|e| e.flags().dnssec_ok),
-        edns.map_or(512, |e| e.max_payload()),
-        rcode.to_str(),
-        response_flags(response),
-        response.len(),
-        duration.as_secs_f64()
-    )
-}
-
 /// The header flags of an encoded response as dig and CoreDNS print them (`qr,aa,rd,ra`).
-fn response_flags(response: &[u8]) -> String {
+pub(crate) fn response_flags(response: &[u8]) -> String {
     let (Some(&hi), Some(&lo)) = (response.get(2), response.get(3)) else {
         return String::new();
     };

@@ -8,6 +8,8 @@ use hickory_proto::rr::Name;
 use crate::corefile::Directive;
 use crate::corefile::{ConfigError, Location};
 
+use super::format::{self, Part};
+
 /// `log [NAMES...] [FORMAT] { class CLASSES }`: CoreDNS's log line for every query (or the
 /// classes given: all, denial, error, success).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub struct LogConfig {
     pub classes: Vec<String>,
     /// The log format when one was given (the last argument, containing `{`).
     pub format: Option<String>,
+    /// The format read into its parts (CoreDNS's common format without one).
+    pub parts: Vec<Part>,
 }
 
 const CLASSES: &[&str] = &["all", "denial", "error", "success"];
@@ -58,10 +62,12 @@ pub fn parse(d: &Directive) -> Result<LogConfig, ConfigError> {
     if classes.iter().any(|c| c == "all") {
         classes = vec!["all".to_string()];
     }
+    let parts = format::parse(format.as_deref().unwrap_or(format::COMMON));
     Ok(LogConfig {
         location: location(d),
         names,
         classes,
         format,
+        parts,
     })
 }
