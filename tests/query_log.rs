@@ -129,3 +129,48 @@ fn without_a_format_lines_are_coredns_common_format() {
     );
     assert!(line.ends_with('s'), "{line}");
 }
+
+/// A loopback port nothing listens on (UDP and TCP), at the moment of asking.
+fn closed_port() -> u16 {
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.local_addr().unwrap().port()
+}
+
+/// The `plugin/errors` lines written within `wait`, their message only.
+fn error_lines(s: &Server, wait: Duration) -> Vec<String> {
+    let deadline = Instant::now() + wait;
+    let mut out = Vec::new();
+    while let Ok(line) = s
+        .log
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        if let Some(msg) = line.split("plugin/errors: ").nth(1) {
+            out.push(msg.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn failed_upstream_answers_are_logged_or_consolidated() {
+    let port = closed_port();
+    let s = start(&format!(
+        ".:0 {{\n  bind 127.0.0.1\n  errors\n  forward . 127.0.0.1:{port}\n}}\n"
+    ));
+    ask(s.addr, "a.example.", RecordType::A);
+    let lines = error_lines(&s, Duration::from_millis(800));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("2 a.example. A: "), "{lines:?}");
+
+    let s = start(&format!(
+        ".:0 {{\n  bind 127.0.0.1\n  errors {{\n    consolidate 1500ms \".*\" warning\n  }}\n  forward . 127.0.0.1:{port}\n}}\n"
+    ));
+    for name in ["a.example.", "b.example.", "c.example."] {
+        ask(s.addr, name, RecordType::A);
+    }
+    let lines = error_lines(&s, Duration::from_millis(2500));
+    assert_eq!(
+        lines,
+        vec!["3 errors like '.*' occurred in last 1.5s".to_string()]
+    );
+}
