@@ -54,6 +54,7 @@ registry::plugins! {
     template::TemplateConfig => Template,
     hosts::HostsConfig => Hosts,
     kubernetes::KubernetesConfig => Kubernetes,
+    file::FileConfig => File,
     loop_detect::LoopConfig => Loop,
     forward::ForwardConfig => Forward,
     whoami::WhoamiConfig => Whoami,
