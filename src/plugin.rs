@@ -52,6 +52,7 @@ registry::plugins! {
     rewrite::RewriteConfig => Rewrite,
     minimal::MinimalConfig => Minimal,
     template::TemplateConfig => Template,
+    transfer::TransferConfig => Transfer,
     hosts::HostsConfig => Hosts,
     kubernetes::KubernetesConfig => Kubernetes,
     file::FileConfig => File,
