@@ -3,7 +3,8 @@
 //! here), and `cairn serve` runs it (all but the node-local block, which would change the
 //! machine's network) and answers through the plugins over real sockets on loopback.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -16,7 +17,16 @@ mod upstream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn");
 
-/// The main block; `UPSTREAM` is replaced by the fake upstream's address.
+/// The zone `file` serves and `transfer` hands out.
+const ZONE_FILE: &str = "$ORIGIN zone.test.
+@ 3600 IN SOA ns.zone.test. admin.zone.test. 7 7200 3600 1209600 300
+@ 3600 IN NS ns.zone.test.
+ns 3600 IN A 127.0.0.53
+www 3600 IN A 192.0.2.80
+";
+
+/// The main block; `UPSTREAM` is replaced by the fake upstream's address, `ZONEFILE` by the
+/// zone file's path.
 const MAIN: &str = r#"# Every plugin of Cairn at once.
 .:0 {
     bind 127.0.0.1
@@ -55,9 +65,13 @@ const MAIN: &str = r#"# Every plugin of Cairn at once.
         10.9.9.9 web.hosts.test
         fallthrough
     }
+    transfer zone.test {
+        to 127.0.0.1
+    }
     kubernetes cluster.local in-addr.arpa ip6.arpa {
         pods insecure
     }
+    file ZONEFILE zone.test
     loop
     forward . UPSTREAM {
         except whoami.test
@@ -99,6 +113,33 @@ fn ask(addr: SocketAddr, name: &str, qtype: RecordType, class: DNSClass) -> Mess
     Message::from_vec(&buf[..n]).unwrap()
 }
 
+/// The record types of an AXFR of `zone` over TCP, in order, until the closing SOA.
+fn axfr(addr: SocketAddr, zone: &str) -> Vec<RecordType> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut m = Message::query();
+    m.metadata.id = 4712;
+    m.add_query(Query::query(
+        Name::from_ascii(zone).unwrap(),
+        RecordType::AXFR,
+    ));
+    let q = m.to_vec().unwrap();
+    s.write_all(&(q.len() as u16).to_be_bytes()).unwrap();
+    s.write_all(&q).unwrap();
+    let mut types = Vec::new();
+    while types.len() < 2 || types.last() != Some(&RecordType::SOA) {
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len)
+            .unwrap_or_else(|e| panic!("another AXFR message after {types:?}: {e}"));
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        s.read_exact(&mut buf).unwrap();
+        let reply = Message::from_vec(&buf).unwrap();
+        assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+        types.extend(reply.answers.iter().map(|r| r.record_type()));
+    }
+    types
+}
+
 fn data(m: &Message) -> Vec<String> {
     m.answers.iter().map(|r| r.data.to_string()).collect()
 }
@@ -107,7 +148,11 @@ fn data(m: &Message) -> Vec<String> {
 fn a_corefile_with_every_plugin_validates_and_serves() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = upstream::Upstream::start(vec![("example.org.", 300, "A", "192.0.2.10")]);
-    let main = MAIN.replace("UPSTREAM", &upstream.addr.to_string());
+    let zone_file = dir.path().join("db.zone.test");
+    std::fs::write(&zone_file, ZONE_FILE).unwrap();
+    let main = MAIN
+        .replace("UPSTREAM", &upstream.addr.to_string())
+        .replace("ZONEFILE", zone_file.to_str().unwrap());
 
     // Validation covers every plugin, node-local mode included.
     let everything = dir.path().join("Corefile.every");
@@ -161,6 +206,12 @@ fn a_corefile_with_every_plugin_validates_and_serves() {
     );
     // forward, through the cache
     assert_eq!(data(&a("example.org.")), ["192.0.2.10"]);
+    // file, and transfer of its zone over TCP: SOA first and last
+    assert_eq!(data(&a("www.zone.test.")), ["192.0.2.80"]);
+    let types = axfr(addr, "zone.test.");
+    assert_eq!(types.first(), Some(&RecordType::SOA), "{types:?}");
+    assert_eq!(types.last(), Some(&RecordType::SOA), "{types:?}");
+    assert_eq!(types.len(), 5, "{types:?}");
     // local
     assert_eq!(data(&a("localhost.")), ["127.0.0.1"]);
     // template

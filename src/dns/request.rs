@@ -84,7 +84,14 @@ pub fn read(packet: &[u8]) -> Incoming {
     if message.op_code != OpCode::Query {
         return reject(ResponseCode::NotImp, message.queries.first().cloned(), edns);
     }
-    if message.queries.len() != 1 || !message.answers.is_empty() || !message.authorities.is_empty()
+    // An IXFR carries the client's SOA in the authority section (RFC 1995 §3).
+    let ixfr = message
+        .queries
+        .first()
+        .is_some_and(|q| q.query_type() == hickory_proto::rr::RecordType::IXFR);
+    if message.queries.len() != 1
+        || !message.answers.is_empty()
+        || (!message.authorities.is_empty() && !ixfr)
     {
         return reject(ResponseCode::FormErr, None, edns);
     }

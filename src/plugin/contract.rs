@@ -43,6 +43,10 @@ pub struct Answer {
     /// Send nothing at all (`acl`'s `drop`): the client hears no reply, as from a lost packet.
     /// Only for an answer made in [`Plugin::serve`] (never for an [`Flow::Upstream`] job's).
     pub silent: bool,
+    /// Further messages of the same answer (a zone transfer's): over TCP the listener sends
+    /// them after this one, each with the query's ID and question; over UDP they are dropped.
+    /// Only for an answer made in [`Plugin::serve`]; such an answer is never reused.
+    pub more: Vec<Sections>,
 }
 
 impl Answer {
@@ -55,6 +59,7 @@ impl Answer {
             cacheable: true,
             error: None,
             silent: false,
+            more: Vec::new(),
         }
     }
 

@@ -42,7 +42,11 @@ impl Plugin for Loadbalance {
         Kind::Loadbalance
     }
 
-    fn respond(&self, _query: &Query, answer: &mut Answer) {
+    fn respond(&self, query: &Query, answer: &mut Answer) {
+        // A zone transfer's records keep their order (SOA first and last), as CoreDNS's.
+        if matches!(query.qtype(), RecordType::AXFR | RecordType::IXFR) {
+            return;
+        }
         if answer.sections.answers.len() > 1 {
             shuffle_addresses(&mut answer.sections.answers);
             // Each answer is shuffled anew: an encoded copy would repeat one order.

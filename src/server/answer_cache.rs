@@ -104,7 +104,8 @@ impl AnswerCache {
                 }
                 Served::Send
             }
-            Handled::Drop => Served::Nothing,
+            // Only TCP answers are several messages.
+            Handled::Drop | Handled::Stream(_) => Served::Nothing,
             Handled::Pending(p) => Served::Pending(p),
         }
     }

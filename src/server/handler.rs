@@ -29,6 +29,9 @@ pub enum Handled {
     /// published indexes (the listener may keep it encoded), with what accounting a reuse needs;
     /// only for UDP, the one listener that keeps answers.
     Reply { reusable: Option<Reuse> },
+    /// Several messages to send in order (a zone transfer over TCP); the first is also in
+    /// `out`.
+    Stream(Vec<Vec<u8>>),
     /// Nothing to send.
     Drop,
     /// The answer needs the upstream: complete it on the async runtime.
@@ -188,6 +191,19 @@ impl Handler {
         let zone = &set.zone_labels[b][z];
         match chain.resolve(&mut query) {
             Resolved::Done(answer) if answer.silent => Handled::Drop,
+            Resolved::Done(mut answer)
+                if !answer.more.is_empty() && transport == Transport::Tcp =>
+            {
+                let more = std::mem::take(&mut answer.more);
+                finish(chain, zone, &query, answer, out);
+                let mut messages = vec![out.clone()];
+                for sections in more {
+                    let mut next = Vec::new();
+                    response::encode(&query.request, sections, query.size_limit(), &mut next);
+                    messages.push(next);
+                }
+                Handled::Stream(messages)
+            }
             Resolved::Done(answer) => {
                 let by = answer.by;
                 let (rcode, reuse) = finish(chain, zone, &query, answer, out);

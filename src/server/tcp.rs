@@ -1,5 +1,6 @@
 //! TCP listening (RFC 7766): length-prefixed messages, several queries pipelined on one
-//! connection, answered in order; a bounded number of connections, closed when idle.
+//! connection, answered in order (an answer may be several messages: a zone transfer); a
+//! bounded number of connections, closed when idle.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +97,16 @@ async fn read_queries(
                 if let Some(frame) = frame(&out) {
                     if tx.send(frame).await.is_err() {
                         return Ok(()); // the writer gave up on this client
+                    }
+                }
+            }
+            Handled::Stream(messages) => {
+                for message in messages {
+                    let Some(frame) = frame(&message) else {
+                        break;
+                    };
+                    if tx.send(frame).await.is_err() {
+                        return Ok(());
                     }
                 }
             }

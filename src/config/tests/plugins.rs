@@ -155,8 +155,8 @@ fn plugin_errors_name_file_line_and_expectation() {
         ("prometheus :99999", "Corefile:2: prometheus: invalid address `:99999`: expected `:PORT`, `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT`"),
         ("prometheus\nprometheus :9154", "Corefile:3: only one `prometheus` per server block; the first is on line 2"),
         // errors, log, loop, reload, loadbalance
-        ("errors stdout", "Corefile:2: `errors` takes no arguments (`errors [{ consolidate DURATION REGEXP [LEVEL] }]`), got 1"),
-        ("errors {\n consolidate 5m\n}", "Corefile:3: `consolidate` takes 2 to 3 arguments (`consolidate DURATION REGEXP [LEVEL]`), got 1"),
+        ("errors stdout", "Corefile:2: `errors` takes no arguments (`errors [{ consolidate DURATION REGEXP [LEVEL] [show_first] }]`), got 1"),
+        ("errors {\n consolidate 5m\n}", "Corefile:3: `consolidate` takes 2 to 4 arguments (`consolidate DURATION REGEXP [LEVEL] [show_first]`), got 1"),
         ("errors {\n consolidate often .*\n}", "Corefile:3: consolidate: invalid duration `often`: expected a number with a unit, such as `5s`, `500ms` or `1m30s`"),
         ("errors {\n stacktrace on\n}", "Corefile:3: `stacktrace` takes no arguments (`stacktrace`), got 1"),
         ("errors {\n verbose\n}", "Corefile:3: unknown property `verbose` in errors block"),
