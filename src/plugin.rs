@@ -53,6 +53,7 @@ registry::plugins! {
     minimal::MinimalConfig => Minimal,
     template::TemplateConfig => Template,
     hosts::HostsConfig => Hosts,
+    k8s_external::K8sExternalConfig => K8sExternal,
     kubernetes::KubernetesConfig => Kubernetes,
     loop_detect::LoopConfig => Loop,
     forward::ForwardConfig => Forward,
