@@ -55,6 +55,7 @@ registry::plugins! {
     template::TemplateConfig => Template,
     transfer::TransferConfig => Transfer,
     hosts::HostsConfig => Hosts,
+    k8s_external::K8sExternalConfig => K8sExternal,
     kubernetes::KubernetesConfig => Kubernetes,
     file::FileConfig => File,
     loop_detect::LoopConfig => Loop,

@@ -613,7 +613,31 @@ fn ns_self_table() -> Table {
         .additional(&["kube-dns.kube-system.svc.cluster.local. 5 IN A 10.0.0.10"])
         .why("C.3 NS target = the Service whose endpoint is the server");
     t.ok("cluster.local.", SOA, &[soa("cluster.local.", 5)]).why("C.2 mname stays ns.dns");
+    t.ok("ns.dns.cluster.local.", A, &["ns.dns.cluster.local. 5 IN A 10.0.0.10"])
+        .why("C.3 ns.dns has the kube-dns ClusterIP, as CoreDNS's nsAddrs");
+    t.nodata("ns.dns.cluster.local.", AAAA).why("kube-dns is IPv4 only");
     t.ok("svc1.testns.svc.cluster.local.", A, &["svc1.testns.svc.cluster.local. 5 IN A 10.0.0.1"]);
+    t
+}
+
+/// The server's own address is an endpoint of the dual-stack `dns6` (127.0.0.54): the NS glue
+/// and `ns.dns.<zone>` carry both of its ClusterIPs.
+#[rustfmt::skip] // one case per line, like CoreDNS's tables
+fn ns_self_dual_table() -> Table {
+    let mut t = Table::new(
+        "NS is a dual-stack Service",
+        &corefile_with("cluster.local in-addr.arpa ip6.arpa", "127.0.0.54", &[]),
+        5,
+        ZONES,
+    );
+    t.ok("cluster.local.", NS, &["cluster.local. 5 IN NS dns6.kube-system.svc.cluster.local."])
+        .additional(&[
+            "dns6.kube-system.svc.cluster.local. 5 IN A 10.0.0.53",
+            "dns6.kube-system.svc.cluster.local. 5 IN AAAA fd00:10::53",
+        ])
+        .why("C.3 glue = both ClusterIPs");
+    t.ok("ns.dns.cluster.local.", A, &["ns.dns.cluster.local. 5 IN A 10.0.0.53"]).why("C.3");
+    t.ok("ns.dns.cluster.local.", AAAA, &["ns.dns.cluster.local. 5 IN AAAA fd00:10::53"]).why("C.3 both families");
     t
 }
 
@@ -679,6 +703,11 @@ fn ns_is_kube_dns_service() {
     ns_self_table().run();
 }
 
+#[test]
+fn ns_is_a_dual_stack_service() {
+    ns_self_dual_table().run();
+}
+
 /// The tables themselves: enough cases, and no case listed twice in a table.
 #[test]
 fn tables_are_well_formed() {
@@ -695,6 +724,7 @@ fn tables_are_well_formed() {
         ttl_zero_table(),
         cidr_table(),
         ns_self_table(),
+        ns_self_dual_table(),
     ];
     let mut total = 0;
     for t in &tables {

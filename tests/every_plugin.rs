@@ -68,6 +68,9 @@ const MAIN: &str = r#"# Every plugin of Cairn at once.
     transfer zone.test {
         to 127.0.0.1
     }
+    k8s_external ext.test {
+        ttl 10
+    }
     kubernetes cluster.local in-addr.arpa ip6.arpa {
         pods insecure
     }
@@ -212,6 +215,9 @@ fn a_corefile_with_every_plugin_validates_and_serves() {
     assert_eq!(types.first(), Some(&RecordType::SOA), "{types:?}");
     assert_eq!(types.last(), Some(&RecordType::SOA), "{types:?}");
     assert_eq!(types.len(), 5, "{types:?}");
+    // k8s_external: its apex
+    let m = ask(addr, "ext.test.", RecordType::SOA, DNSClass::IN);
+    assert_eq!(m.answers[0].record_type(), RecordType::SOA, "{m:?}");
     // local
     assert_eq!(data(&a("localhost.")), ["127.0.0.1"]);
     // template

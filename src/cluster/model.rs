@@ -63,6 +63,17 @@ pub struct Service {
     /// `spec.publishNotReadyAddresses`: unready endpoints count as ready.
     pub publish_not_ready: bool,
     pub labels: Labels,
+    /// Where the Service is reached from outside the cluster (`k8s_external`): `spec.externalIPs`,
+    /// then `status.loadBalancer.ingress` in order.
+    pub external: Vec<ExternalAddress>,
+}
+
+/// One address a Service is reached at from outside the cluster: an external IP or a load
+/// balancer ingress IP, or a load balancer ingress hostname (answered as a CNAME).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExternalAddress {
+    Ip(IpAddr),
+    Hostname(String),
 }
 
 /// The address family of an EndpointSlice (`addressType`). FQDN slices are kept but serve nothing.

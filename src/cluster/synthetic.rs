@@ -44,6 +44,7 @@ pub fn cluster(services: usize, per_service: usize, namespaces: usize) -> Cluste
                 ports: vec![port("http", 80)].into(),
                 publish_not_ready: false,
                 labels: [("app", name.as_str())].into_iter().collect(),
+                external: Vec::new(),
             },
         );
         let endpoints = (0..per_service)

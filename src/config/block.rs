@@ -93,6 +93,7 @@ pub fn interpret(
         zones: &zones,
         bind: &block.bind,
         files,
+        plugins: &block.plugins,
     };
     for setup in &block.setups {
         if let Err(e) = setup.check(&context) {
@@ -119,6 +120,7 @@ fn directive(block: &mut ServerBlock, d: &Directive, files: &dyn Files) -> Resul
         zones: &zones,
         bind: &block.bind,
         files,
+        plugins: &block.plugins,
     };
     let setup = Setup::parse(kind, d, &context)?;
     block.add(setup);

@@ -42,6 +42,8 @@ impl Configure for KubernetesConfig {
     fn build(&self, env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
         let own = env.own_ips.clone();
         let cell = (env.index_cells)(self, own)?;
+        // `k8s_external`, before this plugin in the order, answers from the same index.
+        env.provide(cell.clone());
         let fallthrough = self.fallthrough.clone();
         Ok(Some(Arc::new(Kubernetes {
             cell,

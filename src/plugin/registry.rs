@@ -59,6 +59,8 @@ pub struct BlockContext<'a> {
     pub bind: &'a [IpAddr],
     /// Reads the files a directive names (`forward`'s resolv.conf).
     pub files: &'a dyn Files,
+    /// The names of the plugins the block has read so far (every one, in [`Configure::check`]).
+    pub plugins: &'a [String],
 }
 
 /// Where each `kubernetes` block's index cell comes from: given the block's options and the

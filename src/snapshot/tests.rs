@@ -12,8 +12,8 @@ use super::*;
 
 mod store;
 use crate::cluster::model::{
-    AddressType, ClusterState, Endpoint, EndpointSlice, Labels, Namespace, Pod, PodPhase, Port,
-    Service, ServiceKind,
+    AddressType, ClusterState, Endpoint, EndpointSlice, ExternalAddress, Labels, Namespace, Pod,
+    PodPhase, Port, Service, ServiceKind,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -45,6 +45,13 @@ fn add_service(state: &mut ClusterState, ns: &str, name: &str, kind: ServiceKind
             ports: vec![port("http", "TCP", 80), port("", "UDP", 53)].into(),
             publish_not_ready: name == "db",
             labels: labels(&[("app", name)]),
+            external: match name {
+                "web" => vec![
+                    ExternalAddress::Ip(ip("192.0.2.1")),
+                    ExternalAddress::Hostname("lb.example.com".into()),
+                ],
+                _ => Vec::new(),
+            },
         },
     );
 }
@@ -242,18 +249,18 @@ fn encoding_is_pinned_to_the_format_version() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 3);
     let (header, payload) = hex.split_at(HEADER_LEN * 2);
-    // Magic, version 2, CRC, payload length 114 (all little endian). Version 2 dropped the
-    // endpoint's zone (DNS never used it).
+    // Magic, version 3, CRC, payload length 115 (all little endian). Version 2 dropped the
+    // endpoint's zone (DNS never used it); version 3 added the Service's external addresses.
     assert_eq!(
         header,
-        "434149524e534e50_0200_d7f032e0_7200000000000000".replace('_', "")
+        "434149524e534e50_0300_d9f698e9_7300000000000000".replace('_', "")
     );
     assert_eq!(
         payload,
         "ac020103613a310001026e73026462026e7302646201020468747470035443505000035544503501010361\
-         707002646201026e730464622d31026e730464622d310102646201010101000000000000000000000000000000\
+         70700264620001026e730464622d31026e730464622d310102646201010101000000000000000000000000000000\
          0101016801000001026e730170026e73017001000a0000010100"
     );
 }

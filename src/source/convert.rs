@@ -10,7 +10,8 @@
 //! * Service: `type: ExternalName` -> `ExternalName(spec.externalName)` (required);
 //!   `clusterIP: None` -> `Headless`; otherwise `ClusterIp(spec.clusterIPs)`, falling back to
 //!   `spec.clusterIP`, empty when neither is set. Ports: name defaults to `""`, protocol to `TCP`,
-//!   the number must be 1..=65535.
+//!   the number must be 1..=65535. External addresses: `spec.externalIPs` (IPs), then
+//!   `status.loadBalancer.ingress` (`ip`, else `hostname`).
 //! * EndpointSlice: the Service is the `kubernetes.io/service-name` label; `addressType` must be
 //!   `IPv4`, `IPv6` or `FQDN`. Addresses of IPv4/IPv6 slices must be IPs of that family; FQDN
 //!   slices keep their endpoints with no addresses. An unset `conditions.ready` is ready. Ports
@@ -26,8 +27,8 @@ use k8s_openapi::api::discovery::v1 as discovery;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cluster::model::{
-    AddressType, Endpoint, EndpointSlice, Labels, Namespace, Pod, PodPhase, Port, Protocol,
-    Service, ServiceKind,
+    AddressType, Endpoint, EndpointSlice, ExternalAddress, Labels, Namespace, Pod, PodPhase, Port,
+    Protocol, Service, ServiceKind,
 };
 
 #[cfg(test)]
@@ -215,7 +216,41 @@ pub fn service(o: &core::Service) -> Result<Service, ConvertError> {
         ports,
         publish_not_ready: spec.publish_not_ready_addresses.unwrap_or(false),
         labels: labels_of(&o.metadata),
+        external: external_addresses(&object, o)?,
     })
+}
+
+/// `spec.externalIPs`, then each `status.loadBalancer.ingress` entry's `ip`, else its
+/// `hostname` (an entry with neither is skipped), as CoreDNS orders them.
+fn external_addresses(
+    object: &ObjectRef,
+    o: &core::Service,
+) -> Result<Vec<ExternalAddress>, ConvertError> {
+    let mut out = Vec::new();
+    let external_ips = o.spec.as_ref().and_then(|s| s.external_ips.as_ref());
+    for (i, ip) in external_ips.into_iter().flatten().enumerate() {
+        let field = format!("spec.externalIPs[{i}]");
+        out.push(ExternalAddress::Ip(parse_ip(object, field, ip)?));
+    }
+    let ingress = o
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref());
+    for (i, entry) in ingress.into_iter().flatten().enumerate() {
+        match (entry.ip.as_deref(), entry.hostname.as_deref()) {
+            (Some(ip), _) if !ip.is_empty() => {
+                let field = format!("status.loadBalancer.ingress[{i}].ip");
+                out.push(ExternalAddress::Ip(parse_ip(object, field, ip)?));
+            }
+            (_, Some(host)) if !host.is_empty() => {
+                out.push(ExternalAddress::Hostname(host.to_owned()));
+            }
+            _ => {}
+        }
+    }
+    out.shrink_to_fit();
+    Ok(out)
 }
 
 fn service_kind(object: &ObjectRef, spec: &core::ServiceSpec) -> Result<ServiceKind, ConvertError> {

@@ -176,7 +176,8 @@ impl Index {
             };
         }
         if n == 2 && is(q.rest[0], "ns") && is(q.rest[1], "dns") {
-            return records(self.addresses(q.qname, q.qtype, self.own_ips.iter().copied()));
+            let ips = self.name_server_addresses();
+            return records(self.addresses(q.qname, q.qtype, ips.into_iter()));
         }
         if is(last, "svc") {
             self.svc_branch(q, &q.rest[..n - 1], depth)

@@ -15,9 +15,11 @@ use std::sync::Arc;
 use hickory_proto::rr::Name;
 
 use super::shards::Shards;
+use name_servers::name_servers;
 use super::{KubernetesConfig, PodMode};
 use crate::cluster::model::{
-    AddressType, ClusterState, EndpointSlice, ObjectKey, Pod, PodPhase, Ports, Service, ServiceKind,
+    AddressType, ClusterState, EndpointSlice, ExternalAddress, ObjectKey, Pod, PodPhase, Ports,
+    Service, ServiceKind,
 };
 use crate::dns::names::{dashed_ip, is_reverse_zone};
 
@@ -49,6 +51,8 @@ pub struct ServiceEntry {
     pub ports: Ports,
     /// Ready endpoints, grouped by the EndpointSlice ports they serve.
     pub groups: Vec<EndpointGroup>,
+    /// External IPs and load balancer ingress (`k8s_external` answers them).
+    pub external: Box<[ExternalAddress]>,
 }
 
 #[derive(Clone, Debug)]
@@ -164,6 +168,11 @@ pub struct NameServer {
     pub owner: Option<(Arc<str>, Arc<str>)>,
     pub labels: Vec<Box<str>>,
     pub glue: Vec<IpAddr>,
+    /// The owning Service's external IPs (`k8s_external`'s apex addresses, as CoreDNS's
+    /// `ExternalAddress`); the own addresses for `ns.dns.<zone>`.
+    pub external: Vec<IpAddr>,
+    /// The target is an endpoint of a headless Service (glue: that endpoint's address).
+    pub headless: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -504,6 +513,7 @@ fn service_entry(
         kind,
         ports: svc.ports.clone(),
         groups,
+        external: svc.external.clone().into_boxed_slice(),
     };
     let has_ready = entry.endpoints().next().is_some();
     if config.ignore_empty_service && matches!(entry.kind, EntryKind::ClusterIp(_)) && !has_ready {
@@ -545,45 +555,6 @@ fn external_target(target: &str) -> Option<Name> {
     Some(name)
 }
 
-/// The apex NS records: if one of the server's own addresses is an endpoint of a Service, that
-/// Service names the server (ClusterIP: the service name with its cluster IPs as glue; headless:
-/// the endpoint name with its address); otherwise `ns.dns.<zone>` with the own addresses.
-fn name_servers(services: &[(ServiceEntry, bool)], own_ips: &[IpAddr]) -> Vec<NameServer> {
-    let mut out: Vec<NameServer> = Vec::new();
-    for (svc, _) in services {
-        for ep in svc.endpoints().filter(|ep| own_ips.contains(&ep.ip)) {
-            let ns = match &svc.kind {
-                EntryKind::ClusterIp(ips) => NameServer {
-                    owner: Some((svc.namespace.clone(), svc.name.clone())),
-                    labels: vec![(*svc.name).into(), (*svc.namespace).into(), "svc".into()],
-                    glue: ips.clone(),
-                },
-                EntryKind::Headless => NameServer {
-                    owner: Some((svc.namespace.clone(), svc.name.clone())),
-                    labels: vec![
-                        ep.label().into(),
-                        (*svc.name).into(),
-                        (*svc.namespace).into(),
-                        "svc".into(),
-                    ],
-                    glue: vec![ep.ip],
-                },
-                EntryKind::ExternalName(_) => continue,
-            };
-            if !out.iter().any(|o| o.labels == ns.labels) {
-                out.push(ns);
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push(NameServer {
-            owner: None,
-            labels: vec!["ns".into(), "dns".into()],
-            glue: own_ips.to_vec(),
-        });
-    }
-    out
-}
-
+mod name_servers;
 #[cfg(test)]
 mod tests;

@@ -295,3 +295,35 @@ fn pod_bad_ip_names_field() {
         "Pod data/postgres-0: status.podIPs[1].ip: expected an IP address, found \"x\""
     );
 }
+
+#[test]
+fn service_external_addresses_are_external_ips_then_load_balancer_ingress() {
+    let o: core::Service = from(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"namespace": "shop", "name": "web"},
+        "spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1", "externalIPs": ["192.0.2.1"]},
+        "status": {"loadBalancer": {"ingress": [
+            {"ip": "198.51.100.1"}, {"hostname": "lb.example.net"}, {"ip": "2001:db8::1", "hostname": "x"}, {}
+        ]}},
+    }));
+    assert_eq!(
+        service(&o).expect("converts").external,
+        vec![
+            ExternalAddress::Ip(ip("192.0.2.1")),
+            ExternalAddress::Ip(ip("198.51.100.1")),
+            ExternalAddress::Hostname("lb.example.net".into()),
+            ExternalAddress::Ip(ip("2001:db8::1")),
+        ]
+    );
+    assert_eq!(
+        service(&svc(json!({"clusterIP": "10.0.0.1"})))
+            .expect("converts")
+            .external,
+        vec![]
+    );
+    let bad = svc(json!({"clusterIP": "10.0.0.1", "externalIPs": ["192.0.2.1", "nope"]}));
+    assert_eq!(
+        service(&bad).map_err(|e| e.to_string()),
+        Err("Service shop/web: spec.externalIPs[1]: expected an IP address, found \"nope\"".into())
+    );
+}

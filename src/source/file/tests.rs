@@ -79,6 +79,7 @@ fn example_services() {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
+            external: Vec::new(),
         }
     );
     assert_eq!(

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::cluster::model::{Endpoint, Labels, Namespace, Port};
+use crate::cluster::model::{Endpoint, ExternalAddress, Labels, Namespace, Port};
 use crate::config::model::Location;
 use crate::plugin::kubernetes::LabelSelector;
 use crate::source::kubernetes::change::{self, Change, Kind, Object, Scope};
@@ -61,6 +61,11 @@ fn random_change(rng: &mut Rng) -> Change {
             .into(),
             publish_not_ready: rng.chance(20),
             labels: labels(rng),
+            external: if rng.chance(20) {
+                vec![ExternalAddress::Ip(ip(rng, "192.0.2"))]
+            } else {
+                Vec::new()
+            },
         })),
         25..=34 => Change::Deleted(Kind::Service, (ns, svc)),
         35..=64 => {

@@ -9,6 +9,7 @@ fn svc(ns: &str, name: &str) -> Object {
         ports: Vec::new().into(),
         publish_not_ready: false,
         labels: Labels::new(),
+        external: Vec::new(),
     })
 }
 
