@@ -43,6 +43,7 @@ impl Configure for KubernetesConfig {
         let own = env.own_ips.clone();
         let cell = (env.index_cells)(self, own)?;
         let fallthrough = self.fallthrough.clone();
+        env.provide(cell.clone()); // `autopath @kubernetes` finds client pods in it
         Ok(Some(Arc::new(Kubernetes {
             cell,
             fallthrough,
