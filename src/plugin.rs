@@ -28,7 +28,7 @@ pub mod registry;
 #[cfg(test)]
 pub mod test_support;
 
-pub use chain::{Chain, Next};
+pub use chain::{Chain, Next, Rest};
 pub use contract::{Answer, Flow, Job, Plugin, Reusable, Started};
 pub use query::Query;
 pub use registry::{BlockContext, BuildEnv, Configure};
@@ -51,6 +51,7 @@ registry::plugins! {
     loadbalance::LoadbalanceConfig => Loadbalance,
     cache::CacheConfig => Cache,
     rewrite::RewriteConfig => Rewrite,
+    autopath::AutopathConfig => Autopath,
     minimal::MinimalConfig => Minimal,
     template::TemplateConfig => Template,
     transfer::TransferConfig => Transfer,

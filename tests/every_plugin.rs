@@ -55,6 +55,7 @@ const MAIN: &str = r#"# Every plugin of Cairn at once.
     cache 30
     rewrite name exact old.hosts.test. web.hosts.test.
     rewrite stop type TXT A
+    autopath @kubernetes
     minimal
     template IN A tpl.test {
         match "^ip-(\d+)-(\d+)-(\d+)-(\d+)[.]tpl[.]test[.]$"
@@ -72,7 +73,7 @@ const MAIN: &str = r#"# Every plugin of Cairn at once.
         ttl 10
     }
     kubernetes cluster.local in-addr.arpa ip6.arpa {
-        pods insecure
+        pods verified
     }
     file ZONEFILE zone.test
     loop
@@ -207,6 +208,9 @@ fn a_corefile_with_every_plugin_validates_and_serves() {
         data(&a("kubernetes.default.svc.cluster.local.")),
         ["10.96.0.1"]
     );
+    // autopath: 127.0.0.1 is no pod, so the first search try is answered as it is
+    let m = a("kubernetes.default.default.svc.cluster.local.");
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
     // forward, through the cache
     assert_eq!(data(&a("example.org.")), ["192.0.2.10"]);
     // file, and transfer of its zone over TCP: SOA first and last

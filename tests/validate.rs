@@ -123,8 +123,8 @@ fn each_mistake_is_one_line_naming_file_and_line() {
         ),
         (
             "a CoreDNS plugin Cairn lacks",
-            kubeadm_with("    errors\n", "    errors\n    autopath @kubernetes\n"),
-            vec!["3: plugin `autopath` is not supported yet"],
+            kubeadm_with("    errors\n", "    errors\n    dnssec\n"),
+            vec!["3: plugin `dnssec` is not supported yet"],
         ),
         (
             "bad option",

@@ -47,7 +47,7 @@ fn ip(s: &str) -> IpAddr {
 fn errors_name_file_line_and_expectation() {
     let cases: Vec<(&str, &str)> = vec![
         // CoreDNS plugins Cairn lacks, at their line.
-        (".:53 {\n  kubernetes\n  autopath @kubernetes\n}", "Corefile:3: plugin `autopath` is not supported yet"),
+        (".:53 {\n  kubernetes\n  dnssec\n}", "Corefile:3: plugin `dnssec` is not supported yet"),
         (".:53 {\n  errors\n  etcd\n}", "Corefile:3: plugin `etcd` is not supported yet"),
         (".:53 {\n\n  frobnicate on\n}", "Corefile:3: unknown plugin `frobnicate`"),
         // Structure.

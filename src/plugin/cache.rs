@@ -44,6 +44,8 @@ pub struct CacheKey {
     qclass: DNSClass,
     dnssec_ok: bool,
     checking_disabled: bool,
+    /// The answer is `autopath`'s search for this client (see [`CacheKey::searched`]).
+    searched: bool,
 }
 
 impl CacheKey {
@@ -62,7 +64,15 @@ impl CacheKey {
             qclass,
             dnssec_ok,
             checking_disabled,
+            searched: false,
         }
+    }
+
+    /// Keeps the answer apart from the plain one: `autopath` completes the search path of
+    /// the client that asked, which other clients asking the same name may not share.
+    pub fn searched(mut self, searched: bool) -> Self {
+        self.searched = searched;
+        self
     }
 
     pub fn name(&self) -> &Name {

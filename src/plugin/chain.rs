@@ -47,7 +47,7 @@ pub struct Pending {
 }
 
 /// The plugins after the one serving a query, for a plugin that runs them itself (`cache`
-/// refreshing an entry in the background).
+/// refreshing an entry in the background, `rewrite`, `autopath`).
 pub struct Next<'a> {
     chain: &'a Arc<Chain>,
     from: usize,
@@ -67,6 +67,38 @@ impl Next<'_> {
     /// Where background work runs, once the server listens.
     pub fn runtime(&self) -> Option<&tokio::runtime::Handle> {
         self.chain.runtime.get()
+    }
+
+    /// The same plugins, owned: to run them again later, on the runtime.
+    pub fn rest(&self) -> Rest {
+        Rest {
+            chain: self.chain.clone(),
+            from: self.from,
+        }
+    }
+}
+
+/// The plugins after one, owned, for a plugin that asks them several questions in turn and
+/// may have to go on asking on the runtime once one answer needed the upstream (`autopath`
+/// walking a search path through `forward`).
+#[derive(Clone)]
+pub struct Rest {
+    chain: Arc<Chain>,
+    from: usize,
+}
+
+impl Rest {
+    /// Runs `query` through the plugins, the upstream awaited when one needs it.
+    pub async fn answer(&self, query: &mut Query) -> Answer {
+        match self.chain.run(self.from, query) {
+            Resolved::Done(answer) => answer,
+            Resolved::Pending(pending) => self.chain.finish(query, pending).await,
+        }
+    }
+
+    /// Awaits a [`Pending`] these plugins made.
+    pub async fn finish(&self, query: &Query, pending: Pending) -> Answer {
+        self.chain.finish(query, pending).await
     }
 }
 

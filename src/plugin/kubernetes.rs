@@ -45,6 +45,7 @@ impl Configure for KubernetesConfig {
         // `k8s_external`, before this plugin in the order, answers from the same index.
         env.provide(cell.clone());
         let fallthrough = self.fallthrough.clone();
+        env.provide(cell.clone()); // `autopath @kubernetes` finds client pods in it
         Ok(Some(Arc::new(Kubernetes {
             cell,
             fallthrough,

@@ -62,8 +62,13 @@ impl Server {
 /// Starts a server from `corefile`, which must have one block listening on port 0 of a
 /// loopback address (`.:0 { bind 127.0.0.1 ... }`).
 pub fn serve(corefile: &str) -> Server {
+    serve_state(corefile, ClusterState::default())
+}
+
+/// [`serve`], the `kubernetes` blocks answering from `state`.
+pub fn serve_state(corefile: &str, state: ClusterState) -> Server {
     let config = parse(corefile).unwrap_or_else(|e| panic!("{e}\n{corefile}"));
-    let running = crate::run::start(config, ClusterState::default())
+    let running = crate::run::start(config, state)
         .unwrap_or_else(|e| panic!("the server does not start: {e}\n{corefile}"));
     let addr = running.local_addrs()[0];
     assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");

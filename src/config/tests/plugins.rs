@@ -187,7 +187,7 @@ fn plugin_errors_name_file_line_and_expectation() {
         ("bind 169.254.20.10\nnodelocal {\n device cairn0\n}", "Corefile:4: unknown property `device` in nodelocal block: expected `interface` or `check`"),
         ("bind 169.254.20.10\nnodelocal {\n check 5s {\n }\n}", "Corefile:4: unexpected `{` after `check` in nodelocal block: this takes no block"),
         // Plugins Cairn lacks keep their error.
-        ("autopath @kubernetes", "Corefile:2: plugin `autopath` is not supported yet"),
+        ("etcd skydns.local", "Corefile:2: plugin `etcd` is not supported yet"),
         ("dnssec", "Corefile:2: plugin `dnssec` is not supported yet"),
     ];
     for (lines, want) in cases {

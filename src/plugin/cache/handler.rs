@@ -11,6 +11,7 @@ use hickory_proto::rr::RecordType;
 use super::{Cache, CacheConfig, CacheKey, Lookup};
 use crate::corefile::{ConfigError, Directive};
 use crate::dns::response::Sections;
+use crate::plugin::autopath::Walks;
 use crate::plugin::chain::Resolved;
 use crate::plugin::{
     Answer, BlockContext, BuildEnv, Configure, Flow, Kind, Next, Plugin, Query, Reusable,
@@ -45,12 +46,15 @@ impl Configure for CacheConfig {
         let cache = Cache::new(config, env.server_label.to_string(), env.metrics.clone());
         Ok(Some(Arc::new(CachePlugin {
             cache: Arc::new(cache),
+            autopath: env.provided::<Walks>(),
         })))
     }
 }
 
 struct CachePlugin {
     cache: Arc<Cache>,
+    /// The block's `autopath`, whose answers depend on the client.
+    autopath: Option<Walks>,
 }
 
 impl Plugin for CachePlugin {
@@ -63,7 +67,7 @@ impl Plugin for CachePlugin {
             return Flow::Next;
         }
         let now = tokio::time::Instant::now();
-        match self.cache.lookup(&key(query), now) {
+        match self.cache.lookup(&self.key(query), now) {
             Lookup::Hit {
                 response,
                 prefetch,
@@ -74,8 +78,9 @@ impl Plugin for CachePlugin {
                     self.refresh(query, next);
                 }
                 let mut answer = Answer::new(from_cache(&response));
-                // With prefetch on, every hit must reach the cache to be counted.
-                answer.reuse = if self.cache.prefetches() {
+                // With prefetch on, every hit must reach the cache to be counted; an answer
+                // that depends on the client must not go to another asking the same bytes.
+                answer.reuse = if self.cache.prefetches() || self.for_client(query).is_some() {
                     Reusable::Never
                 } else {
                     Reusable::Until {
@@ -113,7 +118,7 @@ impl CachePlugin {
     fn through(&self, query: &mut Query, next: &Next<'_>, stale: Option<Message>) -> Flow {
         match next.resolve(query) {
             Resolved::Done(mut answer) => {
-                if store(&self.cache, query, &answer) {
+                if store(&self.cache, self.key(query), query, &answer) {
                     // Served from the cache from now on, with its TTLs counting down.
                     answer.limit_reuse(Reusable::Never);
                 }
@@ -123,6 +128,7 @@ impl CachePlugin {
                 let chain = next.chain();
                 let cache = self.cache.clone();
                 let asked = query.refresh();
+                let key = self.key(&asked);
                 Flow::Upstream(Box::pin(async move {
                     let answer = chain.finish(&asked, pending).await;
                     if answer.error.is_some() {
@@ -132,7 +138,7 @@ impl CachePlugin {
                             return served;
                         }
                     }
-                    store(&cache, &asked, &answer);
+                    store(&cache, key, &asked, &answer);
                     answer
                 }))
             }
@@ -145,7 +151,7 @@ impl CachePlugin {
         let mut fresh = query.refresh();
         match next.resolve(&mut fresh) {
             Resolved::Done(answer) => {
-                store(&self.cache, &fresh, &answer);
+                store(&self.cache, self.key(&fresh), &fresh, &answer);
             }
             Resolved::Pending(pending) => {
                 let Some(runtime) = next.runtime() else {
@@ -153,34 +159,43 @@ impl CachePlugin {
                 };
                 let chain = next.chain();
                 let cache = self.cache.clone();
+                let key = self.key(&fresh);
                 runtime.spawn(async move {
                     let answer = chain.finish(&fresh, pending).await;
-                    store(&cache, &fresh, &answer);
+                    store(&cache, key, &fresh, &answer);
                 });
             }
         }
     }
 }
 
-fn key(query: &Query) -> CacheKey {
-    let request = &query.request;
-    let q = request.query();
-    CacheKey::new(
-        q.name(),
-        q.query_type(),
-        q.query_class(),
-        request.edns().is_some_and(|e| e.flags().dnssec_ok),
-        request.message.metadata.checking_disabled,
-    )
+impl CachePlugin {
+    fn key(&self, query: &Query) -> CacheKey {
+        let request = &query.request;
+        let q = request.query();
+        CacheKey::new(
+            q.name(),
+            q.query_type(),
+            q.query_class(),
+            request.edns().is_some_and(|e| e.flags().dnssec_ok),
+            request.message.metadata.checking_disabled,
+        )
+        .searched(self.for_client(query) == Some(true))
+    }
+
+    /// [`Walks::for_client`] of the block's `autopath`.
+    fn for_client(&self, query: &Query) -> Option<bool> {
+        self.autopath.as_ref().and_then(|a| a.for_client(query))
+    }
 }
 
-/// Keeps `answer` when it is worth keeping; true if it did.
-fn store(cache: &Cache, query: &Query, answer: &Answer) -> bool {
+/// Keeps `answer` under `key` when it is worth keeping; true if it did.
+fn store(cache: &Cache, key: CacheKey, query: &Query, answer: &Answer) -> bool {
     if !answer.cacheable || answer.sections.rcode == ResponseCode::ServFail {
         return false; // (e.g. before the first sync): never worth keeping
     }
     cache.insert(
-        key(query),
+        key,
         &message_of(query, &answer.sections),
         tokio::time::Instant::now(),
     );
