@@ -53,6 +53,14 @@ struct Args {
     /// the dashed-IP name.
     #[arg(long)]
     hostnames: bool,
+    /// Pod objects in the cluster: the endpoints' own pods first, then pods no Service selects
+    /// (about 110 a node). 0: none, as before.
+    #[arg(long, default_value_t = 0)]
+    pods: u32,
+    /// Run the Corefile with `pods verified` and `autopath @kubernetes` (Cairn then indexes the
+    /// pods) instead of `pods insecure`.
+    #[arg(long)]
+    pods_verified: bool,
     /// The cairn binary to run.
     #[arg(long, default_value = "target/release/cairn")]
     cairn: PathBuf,
@@ -111,6 +119,7 @@ struct Cluster {
     services: u32,
     namespaces: u32,
     hostnames: bool,
+    pods: u32,
     /// Current endpoint addresses of each Service's slice.
     addresses: Vec<Vec<Ipv4Addr>>,
 }
@@ -128,6 +137,7 @@ impl Cluster {
             services: args.services,
             namespaces: args.namespaces.max(1),
             hostnames: args.hostnames,
+            pods: args.pods,
             addresses,
         }
     }
@@ -214,8 +224,43 @@ impl Cluster {
         })
     }
 
+    /// Pod `k`: the `k`-th endpoint's pod while there are endpoints, then pods of no Service,
+    /// 110 to a node, as the kubelet runs them.
+    fn pod(&self, k: u32) -> Value {
+        let per = self.addresses.first().map_or(0, |a| a.len() as u32);
+        let (name, ns, ip, node) = if per > 0 && k < self.services * per {
+            let (i, j) = (k / per, k % per);
+            let ip = self.addresses[i as usize][j as usize];
+            let node = format!("node-{:03}", (i + j) % 100);
+            (
+                format!("{}-{j}", Self::service_name(i)),
+                self.namespace_of(i),
+                ip,
+                node,
+            )
+        } else {
+            let ip = ipv4(Ipv4Addr::new(10, 160, 0, 0), k + 1);
+            (
+                format!("job-{k:06}"),
+                self.namespace_of(k),
+                ip,
+                format!("node-{:04}", k / 110),
+            )
+        };
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/part-of": "bench"}},
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]},
+            "status": {"phase": "Running", "podIP": ip.to_string(), "podIPs": [{"ip": ip.to_string()}]}
+        })
+    }
+
     fn load(&self, api: &ApiServer) -> Result<usize, apisim::ApiError> {
         let mut count = 0;
+        for k in 0..self.pods {
+            api.apply(self.pod(k))?;
+            count += 1;
+        }
         for n in 0..self.namespaces {
             api.apply(self.namespace(n))?;
             count += 1;
@@ -346,7 +391,18 @@ struct Cairn {
 
 impl Cairn {
     /// Writes a Corefile for `kubeconfig` and spawns `cairn serve` with its log in `dir/<tag>.log`.
-    fn spawn(binary: &Path, dir: &Path, tag: &str, kubeconfig: &Path) -> std::io::Result<Cairn> {
+    fn spawn(
+        binary: &Path,
+        dir: &Path,
+        tag: &str,
+        kubeconfig: &Path,
+        pods_verified: bool,
+    ) -> std::io::Result<Cairn> {
+        let (pods, autopath) = if pods_verified {
+            ("verified", "\n    autopath @kubernetes")
+        } else {
+            ("insecure", "")
+        };
         let port = free_port()?;
         let corefile = dir.join(format!("{tag}.Corefile"));
         // The shipped Corefile (deploy/base/configmap.yaml) on loopback: its plugins and the
@@ -360,14 +416,14 @@ impl Cairn {
             format!(
                 ".:{port} {{
     bind 127.0.0.1
-    errors
+    errors{autopath}
     health 127.0.0.1:{health} {{
        lameduck 5s
     }}
     ready 127.0.0.1:{ready}
     kubernetes cluster.local in-addr.arpa ip6.arpa {{
        kubeconfig {kubeconfig}
-       pods insecure
+       pods {pods}
        fallthrough in-addr.arpa ip6.arpa
        ttl 30
        snapshot {snapshot}
@@ -584,8 +640,14 @@ fn small_baseline(args: &Args, dir: &Path) -> Result<(Memory, Duration), String>
     api.write_kubeconfig(&kubeconfig)
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let mut cairn = Cairn::spawn(&args.cairn, dir, "cairn-small", &kubeconfig)
-        .map_err(|e| format!("{}: {e}", args.cairn.display()))?;
+    let mut cairn = Cairn::spawn(
+        &args.cairn,
+        dir,
+        "cairn-small",
+        &kubeconfig,
+        args.pods_verified,
+    )
+    .map_err(|e| format!("{}: {e}", args.cairn.display()))?;
     let sync = cairn.wait_serving(started, Duration::from_secs(args.sync_timeout_s))?;
     std::thread::sleep(Duration::from_secs(2));
     let m = memory(cairn.pid()).ok_or("cannot read the small Cairn's /proc status")?;
@@ -609,6 +671,19 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
         "CoreDNS scaling guide at this size: ({endpoints} pods + {} services)/1000 + 54 = {coredns:.0} MB",
         args.services
     );
+    if args.pods > 0 {
+        // The guide's figure for `pods verified`: every pod is watched and kept.
+        let verified = (f64::from(args.pods) + f64::from(args.services)) / 250.0 + 56.0;
+        let _ = writeln!(
+            out,
+            "pods: {} Pod objects, Corefile `pods {}`{}; CoreDNS's guide with pods verified: ({} pods + {} services)/250 + 56 = {verified:.0} MB",
+            args.pods,
+            if args.pods_verified { "verified" } else { "insecure" },
+            if args.pods_verified { " with autopath" } else { "" },
+            args.pods,
+            args.services
+        );
+    }
 
     let small = if args.no_small {
         None
@@ -634,7 +709,7 @@ fn run(args: &Args, dir: &Path) -> Result<String, String> {
 
     eprintln!("api_bench: starting cairn and waiting for the first sync ...");
     let started = Instant::now();
-    let mut cairn = Cairn::spawn(&args.cairn, dir, "cairn", &kubeconfig)
+    let mut cairn = Cairn::spawn(&args.cairn, dir, "cairn", &kubeconfig, args.pods_verified)
         .map_err(|e| format!("{}: {e}", args.cairn.display()))?;
     let sync = cairn.wait_serving(started, Duration::from_secs(args.sync_timeout_s))?;
     let mut resolver = Resolver::new(cairn.addr).map_err(|e| e.to_string())?;
