@@ -13,6 +13,7 @@ pub mod publish;
 mod selector;
 mod setup;
 mod shards;
+mod xfr;
 
 use std::sync::Arc;
 
@@ -42,10 +43,10 @@ impl Configure for KubernetesConfig {
     fn build(&self, env: &mut BuildEnv<'_>) -> Result<Option<Arc<dyn Plugin>>, String> {
         let own = env.own_ips.clone();
         let cell = (env.index_cells)(self, own)?;
-        // `k8s_external`, before this plugin in the order, answers from the same index.
+        // `k8s_external` answers from the same index, `autopath @kubernetes` finds client pods
+        // in it, `transfer` lists the zone from it: all before this plugin in the order.
         env.provide(cell.clone());
         let fallthrough = self.fallthrough.clone();
-        env.provide(cell.clone()); // `autopath @kubernetes` finds client pods in it
         Ok(Some(Arc::new(Kubernetes {
             cell,
             fallthrough,

@@ -1,5 +1,6 @@
 //! The `transfer` plugin (`transfer [ZONE...] { to ADDRESS... }`): outgoing zone transfers
-//! (AXFR, and IXFR answered as a full transfer) of the zones the block's `file` plugin serves,
+//! (AXFR, and IXFR answered as a full transfer) of the zones the block's `file` and
+//! `kubernetes` plugins serve,
 //! as CoreDNS's transfer plugin does. A block may have several `transfer` directives; a
 //! question is matched against the one with the longest zone containing its name. Doc page:
 //! `README.md` in its folder.
@@ -13,8 +14,11 @@
 //! alone; any other IXFR gets the full transfer (RFC 1995 §4 allows it).
 //!
 //! How Cairn differs: `to` also takes CIDR networks (CoreDNS matches single addresses); no
-//! NOTIFY is sent (`source` is read and has no effect); the `kubernetes` zone is not
-//! transferable yet (CoreDNS's kubernetes implements its `Transferer`); TSIG is not supported.
+//! NOTIFY is sent (`source` is read and has no effect); TSIG is not supported.
+//!
+//! The `kubernetes` plugin's forward zones transfer as well, listed from its published index
+//! (`kubernetes::xfr`): the serial is the index's SOA serial, which moves whenever the cluster
+//! state changes, so an IXFR with the current serial gets the lone SOA.
 
 mod setup;
 
@@ -33,6 +37,7 @@ use crate::corefile::{ConfigError, Directive};
 use crate::dns::response::Sections;
 use crate::dns::Transport;
 use crate::plugin::file::FileZones;
+use crate::plugin::kubernetes::publish::IndexCell;
 use crate::plugin::{
     Answer, BlockContext, BuildEnv, Configure, Flow, Kind, Next, Plugin, Query, Reusable,
 };
@@ -73,6 +78,7 @@ impl Configure for TransferConfig {
         Ok(Some(Arc::new(Transfer {
             rules: self.rules.clone(),
             zones: env.provided::<FileZones>(),
+            cluster: env.provided::<Arc<IndexCell>>(),
         })))
     }
 }
@@ -82,6 +88,8 @@ struct Transfer {
     rules: Vec<Rule>,
     /// The block's `file` zones, if it has `file`.
     zones: Option<FileZones>,
+    /// The block's `kubernetes` index, if it has `kubernetes`: its forward zones transfer too.
+    cluster: Option<Arc<IndexCell>>,
 }
 
 impl Transfer {
@@ -130,18 +138,34 @@ impl Plugin for Transfer {
                 _ => return Flow::Answer(Answer::servfail()),
             }
         }
-        let Some(loaded) = self.zones.as_ref().and_then(|z| z.exact(&qname)) else {
-            return Flow::Next;
+        let (current, records) = match self.zones.as_ref().and_then(|z| z.exact(&qname)) {
+            Some(loaded) => {
+                let Some(zone) = loaded.current() else {
+                    return Flow::Answer(Answer::servfail());
+                };
+                let records = if serial == Some(zone.serial()) {
+                    vec![zone.soa.clone()]
+                } else {
+                    zone.transfer_records()
+                };
+                (zone.serial(), records)
+            }
+            None => {
+                let index = match &self.cluster {
+                    Some(cell) => cell.load(),
+                    None => return Flow::Next,
+                };
+                let Some((current, records)) = index.transfer(&qname) else {
+                    return Flow::Next;
+                };
+                if serial == Some(current) {
+                    (current, records.into_iter().take(1).collect())
+                } else {
+                    (current, records)
+                }
+            }
         };
-        let Some(zone) = loaded.current() else {
-            return Flow::Answer(Answer::servfail());
-        };
-        let records = if serial == Some(zone.serial()) {
-            vec![zone.soa.clone()]
-        } else {
-            zone.transfer_records()
-        };
-        tracing::info!(zone = %qname, client = %query.client, serial = zone.serial(), records = records.len(), "outgoing zone transfer");
+        tracing::info!(zone = %qname, client = %query.client, serial = current, records = records.len(), "outgoing zone transfer");
         let mut messages = batches(records).into_iter().map(|answers| Sections {
             rcode: ResponseCode::NoError,
             authoritative: true,

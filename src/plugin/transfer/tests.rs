@@ -191,3 +191,71 @@ fn transfers_are_refused_to_others_over_udp_and_for_names_that_are_no_zone() {
     let www = ask(server.addr, Transport::Tcp, &query("www.example.org.", RecordType::A));
     assert_eq!(www.answers.len(), 1);
 }
+
+/// The kind cluster of `tests/fixtures/kind-cluster.json`, through the dump reader.
+fn kind_cluster() -> crate::cluster::model::ClusterState {
+    let text = include_str!("../../../tests/fixtures/kind-cluster.json");
+    match crate::source::file::parse_dump(text, "kind-cluster.json") {
+        Ok(dump) => dump.state,
+        Err(e) => panic!("the kind fixture does not load: {e}"),
+    }
+}
+
+#[test]
+fn the_cluster_zone_transfers_with_every_service_between_two_soas() {
+    let server = crate::plugin::test_support::serve_state(
+        ".:0 {\n  bind 127.0.0.1\n  transfer {\n    to 127.0.0.1\n  }\n  kubernetes cluster.local in-addr.arpa ip6.arpa\n}\n",
+        kind_cluster(),
+    );
+    let messages = transfer(server.addr, &query("cluster.local.", RecordType::AXFR));
+    let all = records(&messages);
+    let lines: Vec<String> = all.iter().map(|r| r.to_string()).collect();
+    let first = lines.first().cloned().unwrap_or_default();
+    assert!(first.starts_with("cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. "), "{lines:#?}");
+    assert_eq!(lines.last(), Some(&first), "SOA first and last");
+    for want in [
+        "cluster.local. 5 IN NS ns.dns.cluster.local.",
+        "ns.dns.cluster.local. 5 IN A 127.0.0.1",
+        "kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1",
+        "_https._tcp.kubernetes.default.svc.cluster.local. 5 IN SRV 0 100 443 kubernetes.default.svc.cluster.local.",
+        "kube-dns.kube-system.svc.cluster.local. 5 IN A 10.96.0.10",
+        "_dns._udp.kube-dns.kube-system.svc.cluster.local. 5 IN SRV 0 100 53 kube-dns.kube-system.svc.cluster.local.",
+        "web.shop.svc.cluster.local. 5 IN A 10.96.120.7",
+        "db.shop.svc.cluster.local. 5 IN A 10.244.1.7",
+        "db.shop.svc.cluster.local. 5 IN A 10.244.2.8",
+        "db-0.db.shop.svc.cluster.local. 5 IN A 10.244.1.7",
+        "db-1.db.shop.svc.cluster.local. 5 IN A 10.244.2.8",
+    ] {
+        assert!(lines.iter().any(|l| l == want), "{want} missing from {lines:#?}");
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("_postgres._tcp.db.shop.svc.cluster.local. 5 IN SRV ") && l.ends_with(" 5432 db-0.db.shop.svc.cluster.local.")),
+        "{lines:#?}"
+    );
+    // No pods, no reverse names: CoreDNS transfers neither.
+    assert!(!lines.iter().any(|l| l.contains(".pod.") || l.contains("in-addr.arpa")), "{lines:#?}");
+    // The same index, the same transfer.
+    let again: Vec<String> = records(&transfer(server.addr, &query("cluster.local.", RecordType::AXFR)))
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    assert_eq!(again, lines);
+
+    // IXFR with the current serial: the SOA alone; with an older one, everything.
+    let serial = match &all[0].data {
+        RData::SOA(soa) => soa.serial,
+        other => panic!("not an SOA: {other:?}"),
+    };
+    let ixfr_at = |serial: u32| {
+        let mut m = query("cluster.local.", RecordType::IXFR);
+        let soa = SOA::new(n("ns.dns.cluster.local."), n("hostmaster.cluster.local."), serial, 0, 0, 0, 0);
+        m.authorities
+            .push(Record::from_rdata(n("cluster.local."), 0, RData::SOA(soa)));
+        m
+    };
+    assert_eq!(records(&transfer(server.addr, &ixfr_at(serial))).len(), 1);
+    assert_eq!(records(&transfer(server.addr, &ixfr_at(serial.wrapping_sub(1)))).len(), lines.len());
+    // The reverse zones are not transferred.
+    let reverse = transfer(server.addr, &query("in-addr.arpa.", RecordType::AXFR));
+    assert_ne!(reverse[0].metadata.response_code, ResponseCode::NoError);
+}
