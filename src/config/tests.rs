@@ -112,7 +112,6 @@ fn errors_name_file_line_and_expectation() {
         (".:53 {\n kubernetes {\n  startup_timeout 5\n }\n}", "Corefile:3: startup_timeout: invalid duration `5`: expected a number with a unit, such as `5s`, `500ms` or `1m30s`"),
         (".:53 {\n kubernetes {\n  fallthrough in-addr..arpa\n }\n}", "Corefile:3: fallthrough: invalid zone `in-addr..arpa`: empty label (two dots in a row)"),
         (".:53 {\n kubernetes {\n  multicluster clusterset.local\n }\n}", "Corefile:3: kubernetes option `multicluster` is not supported yet"),
-        (".:53 {\n kubernetes {\n  zonal\n }\n}", "Corefile:3: kubernetes option `zonal` is not supported yet"),
         (".:53 {\n kubernetes {\n  apiserver_qps 50\n }\n}", "Corefile:3: kubernetes option `apiserver_qps` is not supported yet"),
         (".:53 {\n kubernetes {\n  apiserver_burst 100\n }\n}", "Corefile:3: kubernetes option `apiserver_burst` is not supported yet"),
         (".:53 {\n kubernetes {\n  apiserver_max_inflight 10\n }\n}", "Corefile:3: kubernetes option `apiserver_max_inflight` is not supported yet"),

@@ -226,7 +226,8 @@ fn encoding_is_pinned_to_the_format_version() {
             name: "db-1".into(),
             service: Some("db".into()),
             address_type: AddressType::IPv6,
-            endpoints: vec![Endpoint::new([ip("::1")], true, Some("h".into()), None)],
+            endpoints: vec![Endpoint::new([ip("::1")], true, Some("h".into()), None)
+                .with_zone(Some("z".into()))],
             ports: vec![].into(),
         },
     );
@@ -249,19 +250,20 @@ fn encoding_is_pinned_to_the_format_version() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
     let (header, payload) = hex.split_at(HEADER_LEN * 2);
-    // Magic, version 3, CRC, payload length 115 (all little endian). Version 2 dropped the
-    // endpoint's zone (DNS never used it); version 3 added the Service's external addresses.
+    // Magic, version 4, CRC, payload length 118 (all little endian). Version 2 dropped the
+    // endpoint's zone (DNS never used it); version 3 added the Service's external addresses;
+    // version 4 brought the endpoint's zone back (`zonal` answers with it).
     assert_eq!(
         header,
-        "434149524e534e50_0300_d9f698e9_7300000000000000".replace('_', "")
+        "434149524e534e50_0400_872bfd3d_7600000000000000".replace('_', "")
     );
     assert_eq!(
         payload,
         "ac020103613a310001026e73026462026e7302646201020468747470035443505000035544503501010361\
          70700264620001026e730464622d31026e730464622d310102646201010101000000000000000000000000000000\
-         0101016801000001026e730170026e73017001000a0000010100"
+         01010168010001017a0001026e730170026e73017001000a0000010100"
     );
 }
 

@@ -358,7 +358,8 @@ fn endpoint(
         e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true),
         e.hostname.as_deref().map(Into::into),
         target_pod,
-    ))
+    )
+    .with_zone(e.zone.as_deref().map(Into::into)))
 }
 
 pub fn pod(o: &core::Pod) -> Result<Pod, ConvertError> {

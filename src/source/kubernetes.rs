@@ -109,9 +109,11 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
         label_selector: single.and_then(|k| selector(k.namespace_labels.as_ref())),
         field_selector: None,
         keep_pod_names: false,
+        keep_zones: false,
         keep_labels: true,
     }];
     let keep_pod_names = blocks.iter().any(|k| k.endpoint_pod_names);
+    let keep_zones = blocks.iter().any(|k| k.zonal);
     let keep_labels = blocks.iter().any(|k| k.labels.is_some());
     let mut namespaced = |kind: Kind, labels: Option<String>, fields: Option<&str>| {
         for ns in &namespaces {
@@ -123,6 +125,7 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
                 label_selector: labels.clone(),
                 field_selector: fields.map(str::to_string),
                 keep_pod_names,
+                keep_zones,
                 keep_labels,
             });
         }

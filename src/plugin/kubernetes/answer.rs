@@ -11,7 +11,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::index::{endpoint_name, EntryKind, Index, ServiceEntry};
+use super::index::{endpoint_name, EndpointAddr, EntryKind, Index, ServiceEntry};
 use super::PodMode;
 use crate::dns::names::{arpa_ip, pod_label_ip};
 
@@ -46,6 +46,8 @@ enum Outcome {
 }
 
 use Outcome::{NoData, NxDomain};
+
+mod zonal;
 
 fn records(answers: Vec<Record>) -> Outcome {
     if answers.is_empty() {
@@ -254,6 +256,9 @@ impl Index {
         }
         match m {
             2 => self.service(q, svc, depth),
+            _ if self.options.zonal && m >= 4 && is(r[m - 3], "_zone") => {
+                self.zonal(q, svc, &r[..m - 3])
+            }
             _ if matches!(svc.kind, EntryKind::ExternalName(_)) => NxDomain,
             3 => self.endpoint(q, svc, r[0]),
             4 => self.port(q, svc, r[0], r[1]),
@@ -278,7 +283,7 @@ impl Index {
                 }
                 records(answers)
             }
-            (_, RecordType::SRV) => self.srv(q, svc, None),
+            (_, RecordType::SRV) => self.srv(q, svc, None, &|_| true),
             (_, qtype) => records(self.service_addresses(q.qname, qtype, svc)),
         }
     }
@@ -352,7 +357,7 @@ impl Index {
             return NxDomain;
         }
         match q.qtype {
-            RecordType::SRV => self.srv(q, svc, Some(&selector)),
+            RecordType::SRV => self.srv(q, svc, Some(&selector), &|_| true),
             qtype => records(self.service_addresses(q.qname, qtype, svc)),
         }
     }
@@ -365,6 +370,7 @@ impl Index {
         q: &Query<'_>,
         svc: &ServiceEntry,
         selector: Option<&(String, String)>,
+        keep: &dyn Fn(&EndpointAddr<'_>) -> bool,
     ) -> Outcome {
         let wanted = |p: &crate::cluster::model::Port| match selector {
             None => true,
@@ -389,7 +395,7 @@ impl Index {
             EntryKind::Headless => {
                 for group in &svc.groups {
                     for port in group.ports.iter().filter(|p| wanted(p)) {
-                        for ep in group.endpoints() {
+                        for ep in group.endpoints().filter(|ep| keep(ep)) {
                             let labels = vec![
                                 ep.label(),
                                 (*svc.name).into(),

@@ -39,6 +39,8 @@ pub struct IndexOptions {
     pub forward_zone: Option<Name>,
     pub ttl: u32,
     pub pods: PodMode,
+    /// `zonal`: `ZONE.pin._zone.` / `ZONE.prefer._zone.` names of headless Services.
+    pub zonal: bool,
 }
 
 /// A Service as DNS answers it.
@@ -77,6 +79,8 @@ pub struct EndpointGroup {
     /// `names[i]` labels `ips[i]`; absent when no endpoint of the group has a hostname or pod
     /// name.
     names: Option<Box<[Option<Arc<str>>]>>,
+    /// `zones[i]`: the topology zone of `ips[i]`; only for `zonal` blocks.
+    zones: Option<Box<[Option<Arc<str>>]>>,
 }
 
 impl EndpointGroup {
@@ -84,7 +88,20 @@ impl EndpointGroup {
         let named = endpoints.iter().any(|(name, _)| name.is_some());
         let ips = endpoints.iter().map(|(_, ip)| *ip).collect();
         let names = named.then(|| endpoints.into_iter().map(|(name, _)| name).collect());
-        EndpointGroup { ports, ips, names }
+        EndpointGroup {
+            ports,
+            ips,
+            names,
+            zones: None,
+        }
+    }
+
+    /// The group with each address's topology zone (`zonal`), in the order of the addresses.
+    pub fn with_zones(mut self, zones: Vec<Option<Arc<str>>>) -> Self {
+        if zones.len() == self.ips.len() && zones.iter().any(Option::is_some) {
+            self.zones = Some(zones.into());
+        }
+        self
     }
 
     /// Every address with its label, in slice order.
@@ -92,6 +109,7 @@ impl EndpointGroup {
         self.ips.iter().enumerate().map(|(i, ip)| EndpointAddr {
             label: self.names.as_ref().and_then(|names| names[i].as_ref()),
             ip: *ip,
+            zone: self.zones.as_ref().and_then(|zones| zones[i].as_deref()),
         })
     }
 }
@@ -103,6 +121,8 @@ impl EndpointGroup {
 pub struct EndpointAddr<'a> {
     pub label: Option<&'a Arc<str>>,
     pub ip: IpAddr,
+    /// Its topology zone, in `zonal` blocks.
+    pub zone: Option<&'a str>,
 }
 
 impl<'a> EndpointAddr<'a> {
@@ -245,6 +265,7 @@ fn options(config: &KubernetesConfig) -> IndexOptions {
         forward_zone,
         ttl: config.ttl,
         pods: config.pods,
+        zonal: config.zonal,
     }
 }
 
@@ -487,16 +508,26 @@ fn service_entry(
             .iter()
             .filter(|slice| slice.address_type != AddressType::Fqdn)
             .map(|slice| {
-                let endpoints = slice
-                    .endpoints
-                    .iter()
-                    .filter(|ep| ep.ready || svc.publish_not_ready)
+                let ready = || {
+                    let published = svc.publish_not_ready;
+                    slice.endpoints.iter().filter(move |ep| ep.ready || published)
+                };
+                let endpoints = ready()
                     .flat_map(|ep| {
                         let label = endpoint_label(ep, config.endpoint_pod_names);
                         ep.addresses().map(move |ip| (label.clone(), ip))
                     })
                     .collect();
-                EndpointGroup::new(slice.ports.clone(), endpoints)
+                let group = EndpointGroup::new(slice.ports.clone(), endpoints);
+                if !config.zonal {
+                    return group;
+                }
+                let zone = |ep: &crate::cluster::model::Endpoint| ep.zone().map(Arc::from);
+                group.with_zones(
+                    ready()
+                        .flat_map(|ep| std::iter::repeat_n(zone(ep), ep.addresses().len()))
+                        .collect(),
+                )
             })
             .collect()
     };

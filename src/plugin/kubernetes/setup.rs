@@ -63,6 +63,9 @@ pub struct KubernetesConfig {
     /// `ttl N`, 0..=3600, default 5.
     pub ttl: u32,
     pub noendpoints: bool,
+    /// `zonal`: headless Services also answer `ZONE.pin._zone.SVC.NS.svc.ZONE` and
+    /// `ZONE.prefer._zone...` with the endpoints of that topology zone.
+    pub zonal: bool,
     /// `fallthrough [ZONES...]`: `Some(vec![])` means every zone.
     pub fallthrough: Option<Vec<Name>>,
     /// `ignore empty_service`.
@@ -96,6 +99,7 @@ impl KubernetesConfig {
             endpoint_pod_names: false,
             ttl: 5,
             noendpoints: false,
+            zonal: false,
             fallthrough: None,
             ignore_empty_service: false,
             startup_timeout: Duration::from_secs(5),
@@ -109,7 +113,6 @@ impl KubernetesConfig {
 /// CoreDNS options Cairn recognises but does not implement yet.
 const NOT_YET: &[&str] = &[
     "multicluster",
-    "zonal",
     "apiserver_qps",
     "apiserver_burst",
     "apiserver_max_inflight",
@@ -153,6 +156,13 @@ pub fn parse(
     let mut k = KubernetesConfig::with_zones(zones, location);
     for opt in d.block.iter().flatten() {
         option(&mut k, opt, file)?;
+    }
+    if k.zonal && k.noendpoints {
+        return Err(ConfigError::new(
+            file,
+            d.line,
+            "kubernetes: `zonal` needs the endpoints, which `noendpoints` drops: use one or the other",
+        ));
     }
     Ok(k)
 }
@@ -266,6 +276,10 @@ fn option(k: &mut KubernetesConfig, o: &Directive, file: &Path) -> Result<(), Co
         "noendpoints" => {
             count(0, 0, "noendpoints")?;
             k.noendpoints = true;
+        }
+        "zonal" => {
+            count(0, 0, "zonal")?;
+            k.zonal = true;
         }
         "ttl" => {
             count(1, 1, "ttl SECONDS")?;

@@ -181,6 +181,7 @@ fn endpoint_slice_fields() {
             Some("web-0".into()),
             Some("web-0".into())
         )
+        .with_zone(Some("z1".into()))
     );
     assert!(!got.endpoints[1].ready);
     assert!(got.endpoints[2].ready, "unset condition is ready");

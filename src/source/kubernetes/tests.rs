@@ -90,6 +90,19 @@ fn pod_names_are_kept_only_when_a_block_names_endpoints_after_pods() {
 }
 
 #[test]
+fn topology_zones_are_kept_only_when_a_block_is_zonal() {
+    let plain = block(|_| {});
+    assert!(watch_specs(&[&plain]).iter().all(|s| !s.keep_zones));
+    let zonal = block(|k| k.zonal = true);
+    let specs = watch_specs(&[&plain, &zonal]);
+    let slices: Vec<_> = specs
+        .iter()
+        .filter(|s| s.scope.kind == change::Kind::EndpointSlice)
+        .collect();
+    assert!(!slices.is_empty() && slices.iter().all(|s| s.keep_zones));
+}
+
+#[test]
 fn service_labels_are_kept_only_when_a_block_filters_on_them() {
     let plain = block(|_| {});
     let services = |specs: Vec<super::WatchSpec>| -> Vec<bool> {

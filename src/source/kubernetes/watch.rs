@@ -38,6 +38,8 @@ pub struct WatchSpec {
     /// Keep endpoints' pod names (`targetRef`): only `endpoint_pod_names` uses them, and at
     /// 100k endpoints they cost ~5 MiB. A change of the option needs a restart anyway.
     pub keep_pod_names: bool,
+    /// Keep endpoints' topology zones: only `zonal` uses them.
+    pub keep_zones: bool,
     /// Keep Services' labels: only a `labels` selector reads them (the API applies it when
     /// there is one block, Cairn when blocks differ), and at 10k Services even two labels each
     /// cost ~3 MiB. A snapshot written without them serves a newly added `labels` filter
@@ -70,12 +72,15 @@ pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<A
         }
         Kind::EndpointSlice => {
             let api = scoped::<discovery::EndpointSlice>(client, &spec.scope);
-            let keep_pod_names = spec.keep_pod_names;
+            let (keep_pod_names, keep_zones) = (spec.keep_pod_names, spec.keep_zones);
             pump(api, spec, epoch, tx, move |o| {
                 convert::endpoint_slice(o).map(|mut slice| {
-                    if !keep_pod_names {
-                        for ep in &mut slice.endpoints {
+                    for ep in &mut slice.endpoints {
+                        if !keep_pod_names {
                             ep.forget_target_pod();
+                        }
+                        if !keep_zones {
+                            ep.forget_zone();
                         }
                     }
                     Object::EndpointSlice(slice)
