@@ -86,7 +86,7 @@ impl Plugin for K8sExternal {
         };
         match (found.chase, &self.forward) {
             (Some(target), Some(forward)) => {
-                Flow::Upstream(chase(forward.clone(), query, sections, target))
+                Flow::Upstream(crate::plugin::kubernetes::chase(forward.clone(), query, sections, target))
             }
             _ => Flow::Answer(Answer::new(sections)),
         }
@@ -102,31 +102,3 @@ impl K8sExternal {
     }
 }
 
-/// Appends the upstream's answer for an ingress hostname to the CNAME answer; when the upstream
-/// fails the CNAME goes alone and is not cached.
-fn chase(
-    forward: Arc<Forwarder>,
-    query: &Query,
-    mut answer: Sections,
-    target: Name,
-) -> crate::plugin::Job {
-    let mut upstream = query.request.message.clone();
-    if let Some(q) = upstream.queries.first_mut() {
-        q.set_name(target);
-    }
-    let transport = query.transport;
-    Box::pin(async move {
-        match forward.exchange_via(&upstream, transport).await {
-            Ok(response) if response.metadata.response_code != ResponseCode::ServFail => {
-                answer.answers.extend(response.answers.iter().cloned());
-                answer.truncated |= response.metadata.truncation;
-                Answer::new(answer)
-            }
-            _ => {
-                let mut partial = Answer::new(answer);
-                partial.cacheable = false;
-                partial
-            }
-        }
-    })
-}

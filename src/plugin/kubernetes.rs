@@ -104,8 +104,8 @@ impl Plugin for Kubernetes {
 
 /// Appends the upstream's records for `target` (an ExternalName outside the cluster zone) to
 /// the cluster's CNAME answer. When the upstream fails the CNAME goes alone, not cached, so the
-/// next query chases again.
-fn chase(
+/// next query chases again. `k8s_external` chases ingress hostnames with it too.
+pub fn chase(
     forward: Arc<Forwarder>,
     query: &Query,
     mut answer: Sections,
