@@ -8,7 +8,7 @@
 #
 # Usage: bench/all.sh [--quick] [--rounds R] [--duration S] [--services N] [--names N]
 #                     [--api-services N] [--changes K] [--cold-rounds R] [--cold-services N]
-#                     [--only cluster,cache,ceiling,api,cold,nodelocal] [--no-build]
+#                     [--only cluster,cache,ceiling,api,cold,nodelocal,autopath] [--no-build]
 # Defaults: 3 rounds x 10 s, 1000 services (cluster_qps, ceiling), 4000 cached names,
 # 10k services x 10 endpoints and 200 changes (api; node_local's RSS too), 5 cold starts of
 # 10k x 10. --quick: 2 rounds x 5 s, 50 changes, 3 cold starts. nodelocal needs root.
@@ -25,7 +25,7 @@ api_services=10000
 changes=200
 cold_rounds=5
 cold_services=10000
-only=cluster,cache,ceiling,api,cold,nodelocal
+only=cluster,cache,ceiling,api,cold,nodelocal,autopath
 build=1
 
 usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -90,6 +90,7 @@ run ceiling ceiling.sh --services "$services" "${qps[@]}"
 run api api.sh --no-build --services "$api_services" --changes "$changes"
 run cold cold_start.sh --rounds "$cold_rounds" --services "$cold_services" --no-build
 run nodelocal node_local.sh --rss-services "$api_services" "${qps[@]}"
+CAIRN="$repo/target/release/cairn" run autopath autopath.sh "$out/autopath"
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2
 
@@ -220,6 +221,15 @@ if r and "rss_sync_mib" in r:
         mb(max(rss, settled)) <= 45 if full else None, loads.get("nodelocal", ""))
 elif r is not None:
     missing("node-local RSS")
+
+r = res.get("autopath")
+if r:
+    qa, qb = float(r["queries_without"]), float(r["queries_with"])
+    row(f"queries per glibc lookup of {r['name']} (ndots:5, 3 search domains) with autopath",
+        f"{qb:.1f}", f"without autopath {qa:.1f}", f"{qb / qa:.2f}", "2 per lookup",
+        qb <= 2.0, loads.get("autopath", ""))
+else:
+    missing("autopath queries per lookup")
 
 head = ("figure", "Cairn", "reference (same run)", "ratio", "target", "met", "load before")
 print("| " + " | ".join(head) + " |")

@@ -168,3 +168,5 @@ done
     echo
     echo "Times include starting getent in the namespace (cache 30 before autopath: repeated lookups are cache hits)."
 } | tee "$out/table.md"
+# One line for bench/all.sh: the external name, the figure the goal is about.
+echo "RESULT bench=autopath name=example.org rounds=$rounds queries_without=${per_lookup[off,example.org]} queries_with=${per_lookup[on,example.org]} ms_without=${ms[off,example.org]} ms_with=${ms[on,example.org]}"
