@@ -138,6 +138,9 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
     if blocks.iter().any(|k| !k.noendpoints) {
         namespaced(Kind::EndpointSlice, None, None);
     }
+    if blocks.iter().any(|k| !k.multicluster.is_empty()) {
+        namespaced(Kind::ServiceImport, None, None);
+    }
     if blocks.iter().any(|k| k.pods == PodMode::Verified) {
         namespaced(
             Kind::Pod,

@@ -92,6 +92,13 @@ pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<A
             let api = scoped::<core::Pod>(client, &spec.scope);
             pump(api, spec, epoch, tx, |o| convert::pod(o).map(Object::Pod)).await
         }
+        Kind::ServiceImport => {
+            let api = scoped::<convert::ServiceImportObject>(client, &spec.scope);
+            pump(api, spec, epoch, tx, |o| {
+                convert::service_import(o).map(Object::ServiceImport)
+            })
+            .await
+        }
     }
 }
 
