@@ -128,3 +128,6 @@ pub fn slice_owner(labels: Option<&BTreeMap<String, String>>) -> Option<MultiClu
         cluster: labels.get(MC_SOURCE_CLUSTER_LABEL)?.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests;
