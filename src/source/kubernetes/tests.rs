@@ -143,10 +143,14 @@ fn service_imports_are_watched_only_when_a_block_is_multicluster() {
     };
     let plain = block(|_| {});
     assert_eq!(imports(watch_specs(&[&plain])), 0);
+    assert!(watch_specs(&[&plain]).iter().all(|s| !s.keep_multicluster));
     let mc = block(|k| {
         k.multicluster = vec![hickory_proto::rr::Name::from_ascii("clusterset.local.").unwrap()]
     });
     assert_eq!(imports(watch_specs(&[&plain, &mc])), 1);
+    assert!(watch_specs(&[&plain, &mc])
+        .iter()
+        .any(|s| s.scope.kind == change::Kind::EndpointSlice && s.keep_multicluster));
     let scoped = block(|k| {
         k.multicluster = vec![hickory_proto::rr::Name::from_ascii("clusterset.local.").unwrap()];
         k.namespaces = vec!["a".into(), "b".into()];
