@@ -269,3 +269,62 @@ fn before_the_first_sync_misses_are_servfail_then_nxdomain() {
     rcode_is(dns, "nope.shop.svc.cluster.local.", ResponseCode::NXDomain).unwrap();
     assert!(cairn.status.borrow().synced);
 }
+
+#[test]
+fn service_imports_and_multicluster_slices_follow_the_api() {
+    let import = |name: &str, spec: serde_json::Value| {
+        json!({
+            "apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
+            "metadata": {"name": name, "namespace": "prod"},
+            "spec": spec,
+        })
+    };
+    let mut mcs_slice = slice("prod", "db-east", "db", &["10.1.0.10"], true);
+    mcs_slice["metadata"]["labels"] = json!({
+        "multicluster.kubernetes.io/service-name": "db",
+        "multicluster.kubernetes.io/source-cluster": "east",
+    });
+    let api = start_api(&[
+        namespace("prod"),
+        import(
+            "web",
+            json!({"type": "ClusterSetIP", "ips": ["10.100.0.1"]}),
+        ),
+    ]);
+    let corefile = format!(
+        ".:0 {{\n    bind 127.0.0.1\n    kubernetes cluster.local clusterset.local {{\n        \
+         kubeconfig {}\n        multicluster clusterset.local\n    }}\n}}\n",
+        api.kubeconfig.display()
+    );
+    let cairn = start_cairn(&corefile, LIMIT);
+    assert!(cairn.status.borrow().synced, "synced within {LIMIT:?}");
+    let dns = cairn.addr;
+    let web = "web.prod.svc.clusterset.local.";
+    answers(dns, web, RecordType::A, &["10.100.0.1"]).unwrap();
+    // An import changes, a headless one and its slice appear, an import goes.
+    api.server
+        .apply(import(
+            "web",
+            json!({"type": "ClusterSetIP", "ips": ["10.100.0.2"]}),
+        ))
+        .unwrap();
+    eventually(LIMIT, || answers(dns, web, RecordType::A, &["10.100.0.2"]));
+    api.server
+        .apply(import("db", json!({"type": "Headless"})))
+        .unwrap();
+    api.server.apply(mcs_slice).unwrap();
+    eventually(LIMIT, || {
+        answers(
+            dns,
+            "db-0.east.db.prod.svc.clusterset.local.",
+            RecordType::A,
+            &["10.1.0.10"],
+        )
+    });
+    api.server
+        .delete("ServiceImport", Some("prod"), "web")
+        .unwrap();
+    eventually(LIMIT, || rcode_is(dns, web, ResponseCode::NXDomain));
+    // The cluster zone knows no Service of that name.
+    rcode_is(dns, "db.prod.svc.cluster.local.", ResponseCode::NXDomain).unwrap();
+}

@@ -868,7 +868,9 @@ fn required_grants_follow_the_kubernetes_block() {
     // The comparison above is only as good as this derivation: it must react to the options
     // that change what Cairn watches.
     let resources = |options: &str| -> BTreeSet<(String, String)> {
-        let text = format!(".:53 {{\n    kubernetes cluster.local {{\n{options}\n    }}\n}}\n");
+        let text = format!(
+            ".:53 {{\n    kubernetes cluster.local clusterset.local {{\n{options}\n    }}\n}}\n"
+        );
         let config = parse_corefile_with(
             &text,
             Path::new("/etc/cairn/Corefile"),
@@ -899,8 +901,18 @@ fn required_grants_follow_the_kubernetes_block() {
         resources("pods insecure"),
         with(std::slice::from_ref(&slices))
     );
-    assert_eq!(resources("pods verified"), with(&[slices, pods.clone()]));
+    assert_eq!(
+        resources("pods verified"),
+        with(&[slices.clone(), pods.clone()])
+    );
     assert_eq!(resources("pods verified\n noendpoints"), with(&[pods]));
+    // ServiceImports only for `multicluster`.
+    let imports = pair("multicluster.x-k8s.io", "serviceimports");
+    assert_eq!(
+        resources("multicluster clusterset.local"),
+        with(&[slices.clone(), imports])
+    );
+    assert_eq!(resources(""), with(&[slices]));
 }
 
 #[test]

@@ -31,18 +31,19 @@ pub fn core_versions(server_address: &str) -> Value {
     })
 }
 
-fn named_groups() -> Vec<&'static str> {
-    let mut groups: Vec<&str> = RESOURCES
+/// The named groups and the (one) version each serves.
+fn named_groups() -> Vec<(&'static str, &'static str)> {
+    let mut groups: Vec<(&str, &str)> = RESOURCES
         .iter()
-        .map(|r| r.group)
-        .filter(|g| !g.is_empty())
+        .map(|r| (r.group, r.version))
+        .filter(|(g, _)| !g.is_empty())
         .collect();
     groups.dedup();
     groups
 }
 
-fn group(name: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{name}/v1"), "version": "v1"});
+fn group((name, version): (&str, &str)) -> Value {
+    let gv = json!({"groupVersion": format!("{name}/{version}"), "version": version});
     json!({"name": name, "versions": [gv.clone()], "preferredVersion": gv})
 }
 
@@ -54,8 +55,9 @@ pub fn group_list() -> Value {
 
 /// `/apis/{group}`.
 pub fn api_group(name: &str) -> Option<Value> {
-    named_groups().contains(&name).then(|| {
-        let mut g = group(name);
+    let found = named_groups().into_iter().find(|(g, _)| *g == name);
+    found.map(|gv| {
+        let mut g = group(gv);
         g["kind"] = json!("APIGroup");
         g["apiVersion"] = json!("v1");
         g

@@ -29,7 +29,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the body of the request was in an unknown format: {0} (apisim accepts JSON only)")]
     UnsupportedMediaType(String),
-    #[error("unknown kind {0:?}: expected one of Namespace, Service, Pod, EndpointSlice")]
+    #[error(
+        "unknown kind {0:?}: expected one of Namespace, Service, Pod, EndpointSlice, ServiceImport"
+    )]
     UnknownKind(String),
 }
 

@@ -1,5 +1,6 @@
 //! `apisim`: a small, faithful, in-memory implementation of the Kubernetes API's HTTP contract
-//! for the resources Cairn watches (Namespaces, Services, Pods, EndpointSlices).
+//! for the resources Cairn watches (Namespaces, Services, Pods, EndpointSlices,
+//! ServiceImports).
 //!
 //! Serves list (with `resourceVersion`, `limit`/`continue`, label and field selectors), watch
 //! (from an RV, synthetic initial events, streaming lists, bookmarks, `timeoutSeconds`, `410`
@@ -40,8 +41,8 @@ pub(crate) struct Shared {
     pub(crate) disconnect: tokio::sync::watch::Sender<u64>,
     delay_nanos: AtomicU64,
     bookmark_nanos: AtomicU64,
-    pub(crate) lists: [AtomicU64; 4],
-    pub(crate) watches: [AtomicU64; 4],
+    pub(crate) lists: [AtomicU64; 5],
+    pub(crate) watches: [AtomicU64; 5],
     /// What `/readyz`, `/livez` and `/healthz` answer.
     pub(crate) ready: std::sync::atomic::AtomicBool,
     /// Served over TLS (the URL scheme is `https`).

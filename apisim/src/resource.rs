@@ -55,7 +55,7 @@ fn typed<T: serde::de::DeserializeOwned>(object: &Value) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-pub static RESOURCES: [Resource; 4] = [
+pub static RESOURCES: [Resource; 5] = [
     Resource {
         group: "",
         version: "v1",
@@ -100,7 +100,44 @@ pub static RESOURCES: [Resource; 4] = [
         short_names: &[],
         validate: typed::<EndpointSlice>,
     },
+    Resource {
+        group: "multicluster.x-k8s.io",
+        version: "v1alpha1",
+        plural: "serviceimports",
+        singular: "serviceimport",
+        kind: "ServiceImport",
+        list_kind: "ServiceImportList",
+        namespaced: true,
+        short_names: &["svcim"],
+        validate: service_import,
+    },
 ];
+
+/// A ServiceImport (a CRD: k8s-openapi has no type for it) needs a mapping `spec` whose
+/// `type`, when set, is `ClusterSetIP` or `Headless`, and whose `ips`/`ports` are lists.
+fn service_import(object: &Value) -> Result<(), String> {
+    let Some(spec) = object.get("spec") else {
+        return Ok(());
+    };
+    if !spec.is_object() {
+        return Err("spec: expected a mapping".to_string());
+    }
+    match spec.get("type") {
+        None => {}
+        Some(Value::String(t)) if t == "ClusterSetIP" || t == "Headless" => {}
+        Some(other) => {
+            return Err(format!(
+                "spec.type: expected ClusterSetIP or Headless, found {other}"
+            ))
+        }
+    }
+    for list in ["ips", "ports"] {
+        if spec.get(list).is_some_and(|v| !v.is_array()) {
+            return Err(format!("spec.{list}: expected a list"));
+        }
+    }
+    Ok(())
+}
 
 /// The resource a name (kind, plural, singular, short name) refers to.
 pub fn by_name(name: &str) -> Option<&'static Resource> {

@@ -94,6 +94,36 @@ pub struct EndpointSlice {
     pub address_type: AddressType,
     pub endpoints: Vec<Endpoint>,
     pub ports: Ports,
+    /// The Multi-Cluster Services labels (`multicluster.kubernetes.io/service-name` and
+    /// `multicluster.kubernetes.io/source-cluster`): the ServiceImport this slice serves and
+    /// the cluster its endpoints are in. Both labels are needed; a slice with one is not MCS.
+    pub multicluster: Option<MultiClusterSlice>,
+}
+
+/// The ServiceImport an EndpointSlice belongs to, and the cluster it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiClusterSlice {
+    pub service: String,
+    pub cluster: String,
+}
+
+/// How a ServiceImport is reached (`spec.type`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportKind {
+    /// `ClusterSetIP`: the cluster-set virtual IPs (`spec.ips`).
+    ClusterSetIp(Vec<IpAddr>),
+    /// `Headless`: DNS answers with the ready endpoints of the import's MCS EndpointSlices.
+    Headless,
+}
+
+/// A ServiceImport (`multicluster.x-k8s.io/v1alpha1`): a Service exported by the clusters of a
+/// cluster set, answered in `multicluster` zones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceImport {
+    pub namespace: String,
+    pub name: String,
+    pub kind: ImportKind,
+    pub ports: Ports,
 }
 
 /// `status.phase` of a Pod, reduced to what `pods verified` needs.
@@ -130,4 +160,6 @@ pub struct ClusterState {
     pub services: BTreeMap<ObjectKey, Service>,
     pub endpoint_slices: BTreeMap<ObjectKey, EndpointSlice>,
     pub pods: BTreeMap<ObjectKey, Pod>,
+    /// Kept only when some block is `multicluster` (since snapshot format 5).
+    pub service_imports: BTreeMap<ObjectKey, ServiceImport>,
 }

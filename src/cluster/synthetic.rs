@@ -69,6 +69,7 @@ pub fn cluster(services: usize, per_service: usize, namespaces: usize) -> Cluste
                 address_type: AddressType::IPv4,
                 endpoints,
                 ports: vec![port("http", 8080)].into(),
+                multicluster: None,
             },
         );
     }

@@ -111,7 +111,9 @@ fn errors_name_file_line_and_expectation() {
         (".:53 {\n kubernetes {\n  ignore everything\n }\n}", "Corefile:3: invalid `ignore` `everything`: expected `empty_service`"),
         (".:53 {\n kubernetes {\n  startup_timeout 5\n }\n}", "Corefile:3: startup_timeout: invalid duration `5`: expected a number with a unit, such as `5s`, `500ms` or `1m30s`"),
         (".:53 {\n kubernetes {\n  fallthrough in-addr..arpa\n }\n}", "Corefile:3: fallthrough: invalid zone `in-addr..arpa`: empty label (two dots in a row)"),
-        (".:53 {\n kubernetes {\n  multicluster clusterset.local\n }\n}", "Corefile:3: kubernetes option `multicluster` is not supported yet"),
+        (".:53 {\n kubernetes cluster.local {\n  multicluster clusterset.local\n }\n}", "Corefile:3: multicluster zone `clusterset.local.` is not one of the kubernetes plugin's zones (cluster.local.): the plugin must be authoritative for it"),
+        (".:53 {\n kubernetes cluster.local clusterset.local {\n  multicluster\n }\n}", "Corefile:3: `multicluster` takes at least 1 argument (`multicluster ZONES...`), got 0"),
+        (".:53 {\n kubernetes {\n  multicluster a..b\n }\n}", "Corefile:3: multicluster: invalid zone `a..b`: empty label (two dots in a row)"),
         (".:53 {\n kubernetes {\n  apiserver_qps 50\n }\n}", "Corefile:3: kubernetes option `apiserver_qps` is not supported yet"),
         (".:53 {\n kubernetes {\n  apiserver_burst 100\n }\n}", "Corefile:3: kubernetes option `apiserver_burst` is not supported yet"),
         (".:53 {\n kubernetes {\n  apiserver_max_inflight 10\n }\n}", "Corefile:3: kubernetes option `apiserver_max_inflight` is not supported yet"),
@@ -202,6 +204,14 @@ fn valid_corefiles_produce_the_typed_config() {
             assert_eq!(k.zones[0], "cluster.local.");
             assert_eq!(k.zones[1], "96.10.in-addr.arpa.");
             assert_eq!(k.fallthrough, Some(vec![]));
+        }),
+        (".:53 {\n  kubernetes cluster.local ClusterSet.Local {\n    multicluster clusterset.local CLUSTERSET.local\n  }\n}", |c| {
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
+            assert_eq!(k.multicluster, names(&["clusterset.local."]));
+        }),
+        ("cluster.local {\n  kubernetes\n}", |c| {
+            let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");
+            assert!(k.multicluster.is_empty());
         }),
         ("cluster.local in-addr.arpa {\n  kubernetes sub.cluster.local 10.0.0.0/8\n}", |c| {
             let k = c.servers[0].get::<KubernetesConfig>().expect("kubernetes");

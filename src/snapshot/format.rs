@@ -24,7 +24,7 @@ pub const MAGIC: [u8; 8] = *b"CAIRNSNP";
 
 /// The version this build writes and the only one it reads. Bump it whenever the encoding of
 /// [`Snapshot`] changes, which includes any field or variant change in `cluster::model`.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 
 /// Bytes before the payload: magic, version, CRC, length.
 pub const HEADER_LEN: usize = 8 + 2 + 4 + 8;

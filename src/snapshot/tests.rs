@@ -145,6 +145,7 @@ fn varied_state() -> ClusterState {
                 address_type,
                 endpoints,
                 ports: vec![port("pg", "TCP", 5432)].into(),
+                multicluster: None,
             },
         );
     }
@@ -229,6 +230,10 @@ fn encoding_is_pinned_to_the_format_version() {
             endpoints: vec![Endpoint::new([ip("::1")], true, Some("h".into()), None)
                 .with_zone(Some("z".into()))],
             ports: vec![].into(),
+            multicluster: Some(crate::cluster::model::MultiClusterSlice {
+                service: "db".into(),
+                cluster: "east".into(),
+            }),
         },
     );
     state.pods.insert(
@@ -241,6 +246,15 @@ fn encoding_is_pinned_to_the_format_version() {
             deleting: false,
         },
     );
+    state.service_imports.insert(
+        ("ns".into(), "db".into()),
+        crate::cluster::model::ServiceImport {
+            namespace: "ns".into(),
+            name: "db".into(),
+            kind: crate::cluster::model::ImportKind::ClusterSetIp(vec![ip("10.1.0.1")]),
+            ports: vec![port("pg", "TCP", 5432)].into(),
+        },
+    );
     let snapshot = Snapshot {
         written_at_unix_ms: 300,
         api_endpoints: vec!["a:1".into()],
@@ -250,20 +264,22 @@ fn encoding_is_pinned_to_the_format_version() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(FORMAT_VERSION, 4);
+    assert_eq!(FORMAT_VERSION, 5);
     let (header, payload) = hex.split_at(HEADER_LEN * 2);
-    // Magic, version 4, CRC, payload length 118 (all little endian). Version 2 dropped the
+    // Magic, version 5, CRC, payload length 157 (all little endian). Version 2 dropped the
     // endpoint's zone (DNS never used it); version 3 added the Service's external addresses;
-    // version 4 brought the endpoint's zone back (`zonal` answers with it).
+    // version 4 brought the endpoint's zone back (`zonal` answers with it); version 5 added
+    // the EndpointSlice's multicluster labels and the ServiceImports (`multicluster`).
     assert_eq!(
         header,
-        "434149524e534e50_0400_872bfd3d_7600000000000000".replace('_', "")
+        "434149524e534e50_0500_a8cd6a42_9d00000000000000".replace('_', "")
     );
     assert_eq!(
         payload,
-        "ac020103613a310001026e73026462026e7302646201020468747470035443505000035544503501010361\
-         70700264620001026e730464622d31026e730464622d310102646201010101000000000000000000000000000000\
-         01010168010001017a0001026e730170026e73017001000a0000010100"
+        "ac020103613a310001026e73026462026e730264620102046874747003544350500003554450350101036170\
+         700264620001026e730464622d31026e730464622d3101026462010101010000000000000000000000000000\
+         0001010168010001017a0001026462046561737401026e730170026e73017001000a000001010001026e7302\
+         6462026e730264620001000a0100010102706703544350b82a"
     );
 }
 

@@ -16,6 +16,9 @@
 //!   `IPv4`, `IPv6` or `FQDN`. Addresses of IPv4/IPv6 slices must be IPs of that family; FQDN
 //!   slices keep their endpoints with no addresses. An unset `conditions.ready` is ready. Ports
 //!   without a number (allowed by the API) are dropped.
+//!   The MCS labels (`multicluster.kubernetes.io/service-name` and `.../source-cluster`) are
+//!   kept together when both are set.
+//! * ServiceImport: see `multicluster`.
 //! * Pod: `status.podIPs`, falling back to `status.podIP`; a missing phase is `Pending`, an
 //!   unrecognised one `Unknown`; `deletionTimestamp` set means terminating.
 
@@ -31,8 +34,13 @@ use crate::cluster::model::{
     Protocol, Service, ServiceKind,
 };
 
+mod multicluster;
 #[cfg(test)]
 mod tests;
+
+pub use multicluster::{
+    service_import, ServiceImportObject, MC_SERVICE_NAME_LABEL, MC_SOURCE_CLUSTER_LABEL,
+};
 
 /// The label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -323,6 +331,7 @@ pub fn endpoint_slice(o: &discovery::EndpointSlice) -> Result<EndpointSlice, Con
         address_type,
         endpoints,
         ports: ports.into(),
+        multicluster: multicluster::slice_owner(o.metadata.labels.as_ref()),
     })
 }
 

@@ -12,9 +12,9 @@
 //! Typed lists as the API server returns them (`kind: ServiceList`) work too: items without
 //! `kind`/`apiVersion` take them from the list.
 //!
-//! `v1` Namespace/Service/Pod and `discovery.k8s.io/v1` EndpointSlice are loaded; every other
-//! object is skipped and counted under its kind (under `Kind (apiVersion)` for one of those four
-//! kinds in another version, e.g. a `discovery.k8s.io/v1beta1` EndpointSlice). Any malformed
+//! `v1` Namespace/Service/Pod, `discovery.k8s.io/v1` EndpointSlice and
+//! `multicluster.x-k8s.io/v1alpha1` ServiceImport are loaded; every other object is skipped and
+//! counted under its kind (under `Kind (apiVersion)` for one of those five kinds in another version, e.g. a `discovery.k8s.io/v1beta1` EndpointSlice). Any malformed
 //! document or object fails the whole load: no partial state is returned. When the same object
 //! (kind, namespace, name) appears twice, the later one wins.
 //!
@@ -298,13 +298,19 @@ impl Loader<'_> {
                 let key = (slice.namespace.clone(), slice.name.clone());
                 self.dump.state.endpoint_slices.insert(key, slice);
             }
+            ("multicluster.x-k8s.io/v1alpha1", "ServiceImport") => {
+                let o: convert::ServiceImportObject = self.typed(here, map)?;
+                let import = convert::service_import(&o).map_err(convert_err)?;
+                let key = (import.namespace.clone(), import.name.clone());
+                self.dump.state.service_imports.insert(key, import);
+            }
             ("v1", "Pod") => {
                 let o: core::Pod = self.typed(here, map)?;
                 let pod = convert::pod(&o).map_err(convert_err)?;
                 let key = (pod.namespace.clone(), pod.name.clone());
                 self.dump.state.pods.insert(key, pod);
             }
-            (_, "Namespace" | "Service" | "EndpointSlice" | "Pod") => {
+            (_, "Namespace" | "Service" | "EndpointSlice" | "Pod" | "ServiceImport") => {
                 *self
                     .dump
                     .skipped

@@ -110,10 +110,12 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
         field_selector: None,
         keep_pod_names: false,
         keep_zones: false,
+        keep_multicluster: false,
         keep_labels: true,
     }];
     let keep_pod_names = blocks.iter().any(|k| k.endpoint_pod_names);
     let keep_zones = blocks.iter().any(|k| k.zonal);
+    let keep_multicluster = blocks.iter().any(|k| !k.multicluster.is_empty());
     let keep_labels = blocks.iter().any(|k| k.labels.is_some());
     let mut namespaced = |kind: Kind, labels: Option<String>, fields: Option<&str>| {
         for ns in &namespaces {
@@ -126,6 +128,7 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
                 field_selector: fields.map(str::to_string),
                 keep_pod_names,
                 keep_zones,
+                keep_multicluster,
                 keep_labels,
             });
         }
@@ -137,6 +140,9 @@ pub fn watch_specs(blocks: &[&KubernetesConfig]) -> Vec<WatchSpec> {
     );
     if blocks.iter().any(|k| !k.noendpoints) {
         namespaced(Kind::EndpointSlice, None, None);
+    }
+    if keep_multicluster {
+        namespaced(Kind::ServiceImport, None, None);
     }
     if blocks.iter().any(|k| k.pods == PodMode::Verified) {
         namespaced(

@@ -47,6 +47,7 @@ enum Outcome {
 
 use Outcome::{NoData, NxDomain};
 
+mod multicluster;
 mod zonal;
 
 fn records(answers: Vec<Record>) -> Outcome {
@@ -69,6 +70,8 @@ struct Query<'a> {
     /// The zone as spelled in the query.
     zone: Name,
     reverse: bool,
+    /// The zone is one of the `multicluster` zones.
+    multicluster: bool,
 }
 
 fn is(label: &[u8], word: &str) -> bool {
@@ -117,6 +120,7 @@ impl Index {
             rest: labels[..labels.len() - zone_len].to_vec(),
             zone: zone_spelled,
             reverse: zone.reverse,
+            multicluster: self.options.multicluster.contains(&zone.name),
         })
     }
 
@@ -181,7 +185,13 @@ impl Index {
             let ips = self.name_server_addresses();
             return records(self.addresses(q.qname, q.qtype, ips.into_iter()));
         }
-        if is(last, "svc") {
+        if q.multicluster {
+            if is(last, "svc") {
+                self.multicluster(q, &q.rest[..n - 1])
+            } else {
+                NxDomain
+            }
+        } else if is(last, "svc") {
             self.svc_branch(q, &q.rest[..n - 1], depth)
         } else if is(last, "pod") {
             self.pod_branch(q, &q.rest[..n - 1])
@@ -409,6 +419,15 @@ impl Index {
             }
             EntryKind::ExternalName(_) => return NoData,
         }
+        self.srv_records(q, entries)
+    }
+
+    /// SRV records for (target labels below the zone, port, address) entries, in order.
+    fn srv_records(
+        &self,
+        q: &Query<'_>,
+        entries: Vec<(Vec<std::borrow::Cow<'_, str>>, u16, IpAddr)>,
+    ) -> Outcome {
         if entries.is_empty() {
             return NoData;
         }

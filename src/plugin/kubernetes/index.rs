@@ -41,6 +41,8 @@ pub struct IndexOptions {
     pub pods: PodMode,
     /// `zonal`: `ZONE.pin._zone.` / `ZONE.prefer._zone.` names of headless Services.
     pub zonal: bool,
+    /// `multicluster`: zones answered from ServiceImports.
+    pub multicluster: Vec<Name>,
 }
 
 /// A Service as DNS answers it.
@@ -237,6 +239,8 @@ pub struct Index {
     /// The server's own addresses (answers for `ns.dns.<zone>`).
     pub own_ips: Vec<IpAddr>,
     pub nameservers: Vec<NameServer>,
+    /// ServiceImports, for the `multicluster` zones.
+    pub imports: Arc<multicluster::Imports>,
 }
 
 fn lower(s: &str) -> Box<str> {
@@ -266,6 +270,7 @@ fn options(config: &KubernetesConfig) -> IndexOptions {
         ttl: config.ttl,
         pods: config.pods,
         zonal: config.zonal,
+        multicluster: config.multicluster.clone(),
     }
 }
 
@@ -326,6 +331,8 @@ impl Index {
             ns.services.insert(svc.name.clone(), svc);
         }
 
+        let imports = multicluster::build(state, config, &|ns| namespaces.contains_key(ns));
+
         let mut pod_ips = Shards::default();
         if config.pods == PodMode::Verified {
             for pod in state.pods.values().filter(|p| pod_is_live(p)) {
@@ -347,6 +354,7 @@ impl Index {
             pod_ips,
             own_ips: own_ips.to_vec(),
             nameservers,
+            imports: Arc::new(imports),
         }
     }
 
@@ -586,6 +594,7 @@ fn external_target(target: &str) -> Option<Name> {
     Some(name)
 }
 
+pub mod multicluster;
 mod name_servers;
 #[cfg(test)]
 mod tests;

@@ -66,6 +66,9 @@ pub struct KubernetesConfig {
     /// `zonal`: headless Services also answer `ZONE.pin._zone.SVC.NS.svc.ZONE` and
     /// `ZONE.prefer._zone...` with the endpoints of that topology zone.
     pub zonal: bool,
+    /// `multicluster ZONES...`: the zones (each one of the plugin's own) that answer from
+    /// ServiceImports (the Multi-Cluster Services API) instead of Services.
+    pub multicluster: Vec<Name>,
     /// `fallthrough [ZONES...]`: `Some(vec![])` means every zone.
     pub fallthrough: Option<Vec<Name>>,
     /// `ignore empty_service`.
@@ -100,6 +103,7 @@ impl KubernetesConfig {
             ttl: 5,
             noendpoints: false,
             zonal: false,
+            multicluster: Vec::new(),
             fallthrough: None,
             ignore_empty_service: false,
             startup_timeout: Duration::from_secs(5),
@@ -112,7 +116,6 @@ impl KubernetesConfig {
 
 /// CoreDNS options Cairn recognises but does not implement yet.
 const NOT_YET: &[&str] = &[
-    "multicluster",
     "apiserver_qps",
     "apiserver_burst",
     "apiserver_max_inflight",
@@ -280,6 +283,36 @@ fn option(k: &mut KubernetesConfig, o: &Directive, file: &Path) -> Result<(), Co
         "zonal" => {
             count(0, 0, "zonal")?;
             k.zonal = true;
+        }
+        "multicluster" => {
+            count(1, usize::MAX, "multicluster ZONES...")?;
+            let mut zones = Vec::new();
+            for a in &o.args {
+                let expanded = zones_from_arg(&a.text)
+                    .map_err(|m| ConfigError::new(file, a.line, format!("multicluster: {m}")))?;
+                for zone in expanded {
+                    if !k.zones.contains(&zone) {
+                        return Err(ConfigError::new(
+                            file,
+                            a.line,
+                            format!(
+                                "multicluster zone `{zone}` is not one of the kubernetes plugin's zones ({}): \
+                                 the plugin must be authoritative for it",
+                                k.zones.join(" ")
+                            ),
+                        ));
+                    }
+                    push_unique(&mut zones, zone);
+                }
+            }
+            k.multicluster = zones
+                .iter()
+                .map(|z| {
+                    Name::from_ascii(z).map_err(|e| {
+                        err(format!("multicluster: `{z}` is not a DNS name: {e}"))
+                    })
+                })
+                .collect::<Result<Vec<Name>, ConfigError>>()?;
         }
         "ttl" => {
             count(1, 1, "ttl SECONDS")?;

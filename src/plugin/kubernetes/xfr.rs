@@ -2,15 +2,18 @@
 //! them: the SOA, the apex NS and its addresses, then every Service — its A/AAAA (ClusterIPs,
 //! or a headless Service's ready endpoints and their own names), the CNAME of an ExternalName,
 //! and an SRV per named port — and the SOA again. Pods and the reverse zones are not
-//! transferred (CoreDNS transfers neither).
+//! transferred (CoreDNS transfers neither). A `multicluster` zone lists the ServiceImports
+//! instead, a headless import's endpoints as `HOSTNAME.CLUSTER.SVC.NS.svc.ZONE`.
 //!
 //! Every record comes from the index's own answer path ([`Index::answer`]), so a transfer holds
 //! exactly what queries are answered with; only which names to ask is decided here. Services
 //! are listed by namespace and name, so two transfers of the same index are identical.
 
+use std::sync::Arc;
+
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::index::{EntryKind, Index};
+use super::index::{EntryKind, Index, ServiceEntry};
 
 impl Index {
     /// The transfer of forward zone `zone` (exactly one of this index's zones, not a reverse
@@ -32,44 +35,62 @@ impl Index {
                 }
             }
         }
-        let mut namespaces: Vec<_> = self.namespaces.iter().collect();
-        namespaces.sort_by(|a, b| a.0.cmp(b.0));
-        for (ns, entry) in namespaces {
-            let mut services: Vec<_> = entry.services.values().collect();
-            services.sort_by(|a, b| a.name.cmp(&b.name));
-            for svc in services {
-                let Ok(name) = Name::from_ascii(format!("{}.{ns}.svc", svc.name))
-                    .and_then(|n| n.append_domain(zone))
-                else {
-                    continue;
-                };
-                match &svc.kind {
-                    EntryKind::ExternalName(_) => {
-                        out.extend(self.records(&name, RecordType::CNAME));
-                    }
-                    EntryKind::ClusterIp(_) | EntryKind::Headless => {
-                        for qtype in [RecordType::A, RecordType::AAAA] {
-                            out.extend(self.records(&name, qtype));
-                        }
+        let mut services: Vec<Listed<'_>> = Vec::new();
+        if self.options.multicluster.iter().any(|m| m.eq_ignore_root(zone)) {
+            for (ns, imports) in self.imports.iter() {
+                services.extend(imports.values().map(|i| (&**ns, &i.entry, Some(&*i.clusters))));
+            }
+        } else {
+            for (ns, entry) in &self.namespaces {
+                services.extend(entry.services.values().map(|s| (&**ns, &**s, None)));
+            }
+        }
+        services.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+        for (ns, svc, clusters) in services {
+            let Ok(name) = Name::from_ascii(format!("{}.{ns}.svc", svc.name))
+                .and_then(|n| n.append_domain(zone))
+            else {
+                continue;
+            };
+            match &svc.kind {
+                EntryKind::ExternalName(_) => {
+                    out.extend(self.records(&name, RecordType::CNAME));
+                }
+                EntryKind::ClusterIp(_) | EntryKind::Headless => {
+                    for qtype in [RecordType::A, RecordType::AAAA] {
+                        out.extend(self.records(&name, qtype));
                     }
                 }
-                if matches!(svc.kind, EntryKind::Headless) {
-                    for ep in svc.endpoints() {
+            }
+            if matches!(svc.kind, EntryKind::Headless) {
+                for (i, group) in svc.groups.iter().enumerate() {
+                    let parent = match clusters.and_then(|c| c.get(i)) {
+                        Some(cluster) => match name.prepend_label(&**cluster) {
+                            Ok(n) => n,
+                            Err(_) => continue,
+                        },
+                        None => name.clone(),
+                    };
+                    for ep in group.endpoints() {
                         let label = ep.label();
-                        if let Ok(own) = name.prepend_label(label.as_ref()) {
-                            let qtype = if ep.ip.is_ipv4() { RecordType::A } else { RecordType::AAAA };
+                        if let Ok(own) = parent.prepend_label(label.as_ref()) {
+                            let qtype = if ep.ip.is_ipv4() {
+                                RecordType::A
+                            } else {
+                                RecordType::AAAA
+                            };
                             out.extend(self.records(&own, qtype));
                         }
                     }
                 }
-                for port in svc.ports.iter().filter(|p| !p.name.is_empty()) {
-                    let proto = port.protocol.as_str().to_ascii_lowercase();
-                    let owner = name
-                        .prepend_label(format!("_{proto}").as_str())
-                        .and_then(|n| n.prepend_label(format!("_{}", port.name).as_str()));
-                    if let Ok(owner) = owner {
-                        out.extend(self.records(&owner, RecordType::SRV));
-                    }
+            }
+            for port in svc.ports.iter().filter(|p| !p.name.is_empty()) {
+                let proto = port.protocol.as_str().to_ascii_lowercase();
+                let owner = name
+                    .prepend_label(format!("_{proto}").as_str())
+                    .and_then(|n| n.prepend_label(format!("_{}", port.name).as_str()));
+                if let Ok(owner) = owner {
+                    out.extend(self.records(&owner, RecordType::SRV));
                 }
             }
         }
@@ -84,6 +105,9 @@ impl Index {
             .unwrap_or_default()
     }
 }
+
+/// (namespace, service, the source cluster of each endpoint group in a multicluster zone).
+type Listed<'a> = (&'a str, &'a ServiceEntry, Option<&'a [Arc<str>]>);
 
 /// Records in order. Each name is asked once, so no record comes twice but for the closing
 /// SOA (and an NS glue address that is also a Service's, under another owner name).

@@ -500,3 +500,29 @@ fn duplicate_keys_are_errors() {
     );
     assert!(err.contains("line 3"), "{err}");
 }
+
+#[test]
+fn service_imports_load_and_their_errors_name_the_field() {
+    let text = r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: multicluster.x-k8s.io/v1alpha1
+  kind: ServiceImport
+  metadata: {name: web, namespace: shop}
+  spec: {type: ClusterSetIP, ips: [10.100.0.1], ports: [{name: http, port: 80}]}
+- {apiVersion: multicluster.x-k8s.io/v1beta1, kind: ServiceImport, metadata: {name: x, namespace: shop}}
+"#;
+    let d = parse_dump(text, "t.yaml").expect("loads");
+    assert_eq!(d.state.service_imports.len(), 1);
+    let want: BTreeMap<String, usize> = [(
+        "ServiceImport (multicluster.x-k8s.io/v1beta1)".to_owned(),
+        1,
+    )]
+    .into();
+    assert_eq!(d.skipped, want);
+    let bad = "apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceImport\n\
+               metadata: {name: web, namespace: shop}\nspec: {ports: [{port: nope}]}\n";
+    let err = parse_dump(bad, "t.yaml").expect_err("fails").to_string();
+    assert!(err.contains("spec.ports[0].port"), "{err}");
+}

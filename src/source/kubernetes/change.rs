@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::cluster::model::{ClusterState, EndpointSlice, Namespace, ObjectKey, Pod, Service};
+use crate::cluster::model::{
+    ClusterState, EndpointSlice, Namespace, ObjectKey, Pod, Service, ServiceImport,
+};
 use crate::plugin::kubernetes::index::Affected;
 
 /// One slim object of any watched kind.
@@ -16,6 +18,7 @@ pub enum Object {
     Service(Service),
     EndpointSlice(EndpointSlice),
     Pod(Pod),
+    ServiceImport(ServiceImport),
 }
 
 /// The kinds Cairn watches.
@@ -25,6 +28,8 @@ pub enum Kind {
     Service,
     EndpointSlice,
     Pod,
+    /// Only when some block is `multicluster`.
+    ServiceImport,
 }
 
 impl Kind {
@@ -35,6 +40,7 @@ impl Kind {
             Kind::Service => "services",
             Kind::EndpointSlice => "endpointslices",
             Kind::Pod => "pods",
+            Kind::ServiceImport => "serviceimports",
         }
     }
 
@@ -47,6 +53,7 @@ impl Kind {
             Kind::Service => k8s_openapi::api::core::v1::Service::GROUP,
             Kind::EndpointSlice => k8s_openapi::api::discovery::v1::EndpointSlice::GROUP,
             Kind::Pod => k8s_openapi::api::core::v1::Pod::GROUP,
+            Kind::ServiceImport => crate::source::convert::ServiceImportObject::GROUP,
         }
     }
 }
@@ -101,7 +108,9 @@ pub fn note(state: &ClusterState, change: &Change, affected: &mut Affected) {
     match change {
         Change::Relisted(..)
         | Change::Applied(Object::Namespace(_))
-        | Change::Deleted(Kind::Namespace, _) => affected.full = true,
+        | Change::Deleted(Kind::Namespace, _)
+        | Change::Applied(Object::ServiceImport(_))
+        | Change::Deleted(Kind::ServiceImport, _) => affected.full = true,
         Change::Applied(Object::Service(s)) => {
             affected.services.insert(key(&s.namespace, &s.name));
         }
@@ -127,6 +136,10 @@ pub fn note(state: &ClusterState, change: &Change, affected: &mut Affected) {
 
 fn note_slice(slice: Option<&EndpointSlice>, affected: &mut Affected) {
     let Some(slice) = slice else { return };
+    if slice.multicluster.is_some() {
+        // Multicluster answers are rebuilt whole (there are few imports).
+        affected.full = true;
+    }
     if let Some(service) = &slice.service {
         affected.services.insert(key(&slice.namespace, service));
     }
@@ -189,6 +202,16 @@ pub fn apply(state: &mut ClusterState, change: Change) {
                         .collect();
                     replace(&mut state.pods, ns, fresh);
                 }
+                Kind::ServiceImport => {
+                    let fresh = objects
+                        .into_iter()
+                        .filter_map(|o| match o {
+                            Object::ServiceImport(i) => Some((key(&i.namespace, &i.name), i)),
+                            _ => None,
+                        })
+                        .collect();
+                    replace(&mut state.service_imports, ns, fresh);
+                }
             }
         }
     }
@@ -208,6 +231,9 @@ fn upsert(state: &mut ClusterState, object: Object) {
         Object::Pod(p) => {
             state.pods.insert(key(&p.namespace, &p.name), p);
         }
+        Object::ServiceImport(i) => {
+            state.service_imports.insert(key(&i.namespace, &i.name), i);
+        }
     }
 }
 
@@ -224,6 +250,9 @@ fn remove(state: &mut ClusterState, kind: Kind, key: &ObjectKey) {
         }
         Kind::Pod => {
             state.pods.remove(key);
+        }
+        Kind::ServiceImport => {
+            state.service_imports.remove(key);
         }
     }
 }

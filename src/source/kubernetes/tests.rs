@@ -132,3 +132,35 @@ fn a_node_local_cairn_watches_only_its_nodes_pods() {
         ]
     );
 }
+
+#[test]
+fn service_imports_are_watched_only_when_a_block_is_multicluster() {
+    let imports = |specs: Vec<super::WatchSpec>| {
+        specs
+            .iter()
+            .filter(|s| s.scope.kind == change::Kind::ServiceImport)
+            .count()
+    };
+    let plain = block(|_| {});
+    assert_eq!(imports(watch_specs(&[&plain])), 0);
+    assert!(watch_specs(&[&plain]).iter().all(|s| !s.keep_multicluster));
+    let mc = block(|k| {
+        k.multicluster = vec![hickory_proto::rr::Name::from_ascii("clusterset.local.").unwrap()]
+    });
+    assert_eq!(imports(watch_specs(&[&plain, &mc])), 1);
+    assert!(watch_specs(&[&plain, &mc])
+        .iter()
+        .any(|s| s.scope.kind == change::Kind::EndpointSlice && s.keep_multicluster));
+    let scoped = block(|k| {
+        k.multicluster = vec![hickory_proto::rr::Name::from_ascii("clusterset.local.").unwrap()];
+        k.namespaces = vec!["a".into(), "b".into()];
+    });
+    assert_eq!(imports(watch_specs(&[&scoped])), 2);
+    assert_eq!(
+        (
+            change::Kind::ServiceImport.api_group(),
+            change::Kind::ServiceImport.resource()
+        ),
+        ("multicluster.x-k8s.io", "serviceimports")
+    );
+}

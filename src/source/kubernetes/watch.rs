@@ -40,6 +40,9 @@ pub struct WatchSpec {
     pub keep_pod_names: bool,
     /// Keep endpoints' topology zones: only `zonal` uses them.
     pub keep_zones: bool,
+    /// Keep EndpointSlices' Multi-Cluster Services labels: only `multicluster` uses them (and
+    /// a change to a slice that has them rebuilds the whole index).
+    pub keep_multicluster: bool,
     /// Keep Services' labels: only a `labels` selector reads them (the API applies it when
     /// there is one block, Cairn when blocks differ), and at 10k Services even two labels each
     /// cost ~3 MiB. A snapshot written without them serves a newly added `labels` filter
@@ -73,8 +76,12 @@ pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<A
         Kind::EndpointSlice => {
             let api = scoped::<discovery::EndpointSlice>(client, &spec.scope);
             let (keep_pod_names, keep_zones) = (spec.keep_pod_names, spec.keep_zones);
+            let keep_multicluster = spec.keep_multicluster;
             pump(api, spec, epoch, tx, move |o| {
                 convert::endpoint_slice(o).map(|mut slice| {
+                    if !keep_multicluster {
+                        slice.multicluster = None;
+                    }
                     for ep in &mut slice.endpoints {
                         if !keep_pod_names {
                             ep.forget_target_pod();
@@ -91,6 +98,13 @@ pub async fn run(client: Client, spec: WatchSpec, epoch: u64, tx: mpsc::Sender<A
         Kind::Pod => {
             let api = scoped::<core::Pod>(client, &spec.scope);
             pump(api, spec, epoch, tx, |o| convert::pod(o).map(Object::Pod)).await
+        }
+        Kind::ServiceImport => {
+            let api = scoped::<convert::ServiceImportObject>(client, &spec.scope);
+            pump(api, spec, epoch, tx, |o| {
+                convert::service_import(o).map(Object::ServiceImport)
+            })
+            .await
         }
     }
 }

@@ -99,6 +99,7 @@ fn random_change(rng: &mut Rng) -> Change {
                     port: 8080,
                 }]
                 .into(),
+                multicluster: None,
             }))
         }
         65..=74 => Change::Deleted(Kind::EndpointSlice, (ns, format!("{svc}-{}", rng.below(2)))),
