@@ -2,7 +2,8 @@
 //! namespaces,services,endpointslices,pods -A -o json` prints them for a three-node kind
 //! cluster with a small shop app) served the way a platform team extends the default Corefile:
 //! `autopath` with `pods verified`, `kubernetes ... fallthrough` for the reverse zones, a
-//! company zone from `file`, and `forward` to an upstream (a fake one on loopback).
+//! company zone from `file`, `forward` to an upstream (a fake one on loopback), and an `acl`
+//! by the pods' source addresses.
 //!
 //! Pods ask from their own addresses: the test takes a network namespace of its own (needs
 //! root; elsewhere it says so and does not run), puts the kube-dns ClusterIP and the pods'
@@ -56,6 +57,22 @@ fn ask(
     (reply.metadata.response_code, lines)
 }
 
+/// The whole answer from `source`, or `None` when none came within a second.
+fn ask_raw(source: &str, server: SocketAddr, name: &str, qtype: RecordType) -> Option<Message> {
+    let socket = UdpSocket::bind(SocketAddr::new(ip(source), 0)).expect("bind the pod's address");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut m = Message::query();
+    m.metadata.id = fastrand::u16(..);
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+    socket.send_to(&m.to_vec().unwrap(), server).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = socket.recv_from(&mut buf).ok()?;
+    Message::from_vec(&buf[..n]).ok()
+}
+
 fn strings(lines: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
     v.sort();
@@ -69,13 +86,15 @@ fn a_kind_cluster_with_autopath_file_fallthrough_and_forward() {
         return;
     }
     // The kube-dns ClusterIP, and three pods' addresses: a frontend in `shop`, a web pod in
-    // `shop`, the local-path provisioner in `local-path-storage`; and an address no pod has.
+    // `shop`, the local-path provisioner in `local-path-storage`; an address no pod has; and
+    // 10.244.8.8, a client the block's `acl` drops (10.244.1.5 may not ask AAAA).
     for address in [
         "10.96.0.10",
         "10.244.1.9",
         "10.244.1.5",
         "10.244.0.4",
         "10.244.9.9",
+        "10.244.8.8",
     ] {
         let ok = Command::new("ip")
             .args(["addr", "add", &format!("{address}/32"), "dev", "lo"])
@@ -98,6 +117,10 @@ fn a_kind_cluster_with_autopath_file_fallthrough_and_forward() {
             ".:{port} {{
     bind 10.96.0.10
     errors
+    acl {{
+        drop net 10.244.8.0/24
+        block type AAAA net 10.244.1.5
+    }}
     autopath @kubernetes
     kubernetes cluster.local in-addr.arpa ip6.arpa {{
         pods verified
@@ -237,6 +260,20 @@ fn a_kind_cluster_with_autopath_file_fallthrough_and_forward() {
         )
         .0,
         ResponseCode::NXDomain
+    );
+    // acl, by the pods' own source addresses.
+    let m = |source: &str, qtype| ask_raw(source, server, "web.shop.svc.cluster.local.", qtype);
+    assert_eq!(
+        m("10.244.1.5", RecordType::AAAA).map(|r| r.metadata.response_code),
+        Some(ResponseCode::Refused)
+    );
+    assert_eq!(
+        m("10.244.1.5", RecordType::A).map(|r| r.metadata.response_code),
+        Some(ok)
+    );
+    assert!(
+        m("10.244.8.8", RecordType::A).is_none(),
+        "dropped: no answer at all"
     );
     // Reverse names: the cluster's from the index, the rest passed on to the upstream.
     assert_eq!(
