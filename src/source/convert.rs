@@ -184,6 +184,21 @@ fn port_number(object: &ObjectRef, field: String, port: i32) -> Result<u16, Conv
     }
 }
 
+/// `spec.ports` of a Service or a ServiceImport, each `(name, protocol, port)`, every number
+/// checked (errors name `spec.ports[I].port`).
+fn spec_ports<'a>(
+    object: &ObjectRef,
+    items: impl Iterator<Item = (Option<&'a String>, Option<&'a String>, i32)>,
+) -> Result<crate::cluster::model::Ports, ConvertError> {
+    items
+        .enumerate()
+        .map(|(i, (name, protocol, number))| {
+            let number = port_number(object, format!("spec.ports[{i}].port"), number)?;
+            Ok(port(name, protocol, number))
+        })
+        .collect()
+}
+
 fn port(name: Option<&String>, protocol: Option<&String>, port: u16) -> Port {
     Port {
         name: name.map(|n| n.as_str()).unwrap_or_default().into(),
@@ -207,16 +222,13 @@ pub fn service(o: &core::Service) -> Result<Service, ConvertError> {
     let default_spec = core::ServiceSpec::default();
     let spec = o.spec.as_ref().unwrap_or(&default_spec);
     let kind = service_kind(&object, spec)?;
-    let ports = spec
-        .ports
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, p)| {
-            let number = port_number(&object, format!("spec.ports[{i}].port"), p.port)?;
-            Ok(port(p.name.as_ref(), p.protocol.as_ref(), number))
-        })
-        .collect::<Result<_, ConvertError>>()?;
+    let ports = spec_ports(
+        &object,
+        spec.ports
+            .iter()
+            .flatten()
+            .map(|p| (p.name.as_ref(), p.protocol.as_ref(), p.port)),
+    )?;
     Ok(Service {
         namespace,
         name,

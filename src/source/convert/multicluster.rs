@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, name_of, namespace_of, parse_ip, port, port_number, ConvertError, ObjectRef};
+use super::{invalid, name_of, namespace_of, parse_ip, spec_ports, ConvertError, ObjectRef};
 use crate::cluster::model::{ImportKind, MultiClusterSlice, ServiceImport};
 
 /// The label naming the ServiceImport an EndpointSlice serves.
@@ -102,16 +102,13 @@ pub fn service_import(o: &ServiceImportObject) -> Result<ServiceImport, ConvertE
             ))
         }
     };
-    let ports = spec
-        .ports
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, p)| {
-            let number = port_number(&object, format!("spec.ports[{i}].port"), p.port)?;
-            Ok(port(p.name.as_ref(), p.protocol.as_ref(), number))
-        })
-        .collect::<Result<_, ConvertError>>()?;
+    let ports = spec_ports(
+        &object,
+        spec.ports
+            .iter()
+            .flatten()
+            .map(|p| (p.name.as_ref(), p.protocol.as_ref(), p.port)),
+    )?;
     Ok(ServiceImport {
         namespace,
         name,
