@@ -40,18 +40,7 @@ fn ask(
     name: &str,
     qtype: RecordType,
 ) -> (ResponseCode, Vec<String>) {
-    let socket = UdpSocket::bind(SocketAddr::new(ip(source), 0)).expect("bind the pod's address");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(3)))
-        .unwrap();
-    let mut m = Message::query();
-    m.metadata.id = fastrand::u16(..);
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
-    socket.send_to(&m.to_vec().unwrap(), server).unwrap();
-    let mut buf = [0u8; 4096];
-    let (n, _) = socket.recv_from(&mut buf).expect("an answer");
-    let reply = Message::from_vec(&buf[..n]).unwrap();
+    let reply = exchange(source, server, name, qtype, Duration::from_secs(3)).expect("an answer");
     let mut lines: Vec<String> = reply.answers.iter().map(|r| r.to_string()).collect();
     lines.sort();
     (reply.metadata.response_code, lines)
@@ -59,10 +48,19 @@ fn ask(
 
 /// The whole answer from `source`, or `None` when none came within a second.
 fn ask_raw(source: &str, server: SocketAddr, name: &str, qtype: RecordType) -> Option<Message> {
+    exchange(source, server, name, qtype, Duration::from_secs(1))
+}
+
+/// One UDP query from `source`: the reply, or `None` when none came within `wait`.
+fn exchange(
+    source: &str,
+    server: SocketAddr,
+    name: &str,
+    qtype: RecordType,
+    wait: Duration,
+) -> Option<Message> {
     let socket = UdpSocket::bind(SocketAddr::new(ip(source), 0)).expect("bind the pod's address");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(1)))
-        .unwrap();
+    socket.set_read_timeout(Some(wait)).unwrap();
     let mut m = Message::query();
     m.metadata.id = fastrand::u16(..);
     m.metadata.recursion_desired = true;
